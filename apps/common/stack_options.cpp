@@ -1,0 +1,69 @@
+#include "apps/common/stack_options.hpp"
+
+#include <charconv>
+#include <cstring>
+
+namespace vlo::apps {
+
+std::optional<std::string> StackOptions::apply(int opt, const char* arg) {
+    const std::string_view value(arg ? arg : "");
+    auto bad = [&](const char* name, const char* expected) {
+        return std::string("invalid --") + name + ": '" + std::string(value) + "' (" + expected + ")";
+    };
+    switch (opt) {
+        case kOptPolicy:
+            if (value == "linux")
+                config.loopback_policy = LoopbackPolicy::linux;
+            else if (value == "bsd")
+                config.loopback_policy = LoopbackPolicy::bsd;
+            else
+                return bad("policy", "linux or bsd");
+            return std::nullopt;
+        case kOptAlias: {
+            auto cidr = Ipv4Cidr::parse(value);
+            if (!cidr) return bad("alias", "an IPv4 address, optionally /LEN");
+            aliases.push_back(*cidr);
+            return std::nullopt;
+        }
+        case kOptCpus: {
+            unsigned n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size() || n < 1 || n > 256)
+                return bad("cpus", "1 to 256");
+            config.core.cpus = n;
+            return std::nullopt;
+        }
+        case kOptQueue:
+            if (auto q = parse_queue_kind(value)) {
+                config.core.queue = *q;
+                return std::nullopt;
+            }
+            return bad("queue", "list or ring");
+        case kOptWorker:
+            if (auto w = parse_worker_kind(value)) {
+                config.core.worker = *w;
+                return std::nullopt;
+            }
+            return bad("worker", "softirq, ksoftirqd, busypoll or inline");
+        default: return std::string("unknown option");
+    }
+}
+
+std::optional<std::string> StackOptions::configure(Stack& stack) const {
+    for (const Ipv4Cidr& a : aliases)
+        if (std::error_code ec = stack.addr_add("lo", a); ec && ec != std::errc::file_exists)
+            return "--alias " + a.to_string() + ": " + ec.message();
+    return std::nullopt;
+}
+
+const char* stack_options_usage() {
+    return "  --policy <linux|bsd> which of 127/8 answers: all of it (linux), or only\n"
+           "                     addresses on lo (bsd); default linux\n"
+           "  --alias <addr>     add <addr>[/len] to lo (repeatable)\n"
+           "  --cpus <n>         logical CPUs, each with its own backlog; default 1\n"
+           "  --queue <name>     backlog queue design: list (kernel) or ring; default list\n"
+           "  --worker <name>    who runs NET_RX: softirq (kernel), ksoftirqd, busypoll,\n"
+           "                     inline; default softirq\n";
+}
+
+}  // namespace vlo::apps

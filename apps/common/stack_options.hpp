@@ -1,0 +1,44 @@
+// The command-line options every vlo app shares to shape its in-process stack:
+//   --policy linux|bsd  --alias ADDR[/LEN]  --cpus N  --queue list|ring
+//   --worker softirq|ksoftirqd|busypoll|inline
+#pragma once
+
+#include <getopt.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stack/stack.hpp"
+
+namespace vlo::apps {
+
+enum StackOption : int {
+    kOptPolicy = 0x1000,
+    kOptAlias,
+    kOptCpus,
+    kOptQueue,
+    kOptWorker,
+};
+
+// getopt_long entries for the options above.
+inline constexpr option kStackLongOptions[] = {
+    {"policy", required_argument, nullptr, kOptPolicy}, {"alias", required_argument, nullptr, kOptAlias},
+    {"cpus", required_argument, nullptr, kOptCpus},     {"queue", required_argument, nullptr, kOptQueue},
+    {"worker", required_argument, nullptr, kOptWorker},
+};
+
+struct StackOptions {
+    StackConfig config;
+    std::vector<Ipv4Cidr> aliases;  // added to lo, as `ip addr add ADDR dev lo` / `ifconfig lo0 alias`
+
+    // Takes one option; on a bad value returns the reason, e.g. "invalid --cpus: 'x'".
+    std::optional<std::string> apply(int opt, const char* arg);
+    // Adds the aliases to the stack's lo.
+    std::optional<std::string> configure(Stack& stack) const;
+};
+
+// The lines describing these options, for a usage text.
+const char* stack_options_usage();
+
+}  // namespace vlo::apps

@@ -1,0 +1,90 @@
+// Per-packet trace stamps, named after the kernel functions each stage models, and the reasons a
+// packet can be dropped (the kernel's enum skb_drop_reason). With tracing off a stamp costs one
+// predictable branch.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace vlo {
+
+enum class Stage : std::uint8_t {
+    ip_local_out,
+    ip_output,
+    dev_queue_xmit,
+    loopback_xmit,
+    tun_xmit,
+    netif_rx,
+    enqueue_to_backlog,
+    net_rx_action,
+    process_backlog,
+    netif_receive_skb,
+    ip_rcv,
+    ip_local_deliver,
+    icmp_rcv,
+    udp_rcv,
+    tcp_v4_rcv,
+    ping_rcv,
+    udp_queue_rcv_skb,
+    tcp_data_queue,
+    kfree_skb,
+    count_
+};
+
+std::string_view stage_name(Stage s);
+
+// Why a packet was freed without being delivered (include/net/dropreason-core.h).
+enum class DropReason : std::uint8_t {
+    not_dropped,
+    not_specified,       // SKB_DROP_REASON_NOT_SPECIFIED
+    dev_ready,           // device down
+    cpu_backlog,         // input_pkt_queue over netdev_max_backlog
+    unhandled_proto,     // no ptype handler (rx_nohandler)
+    pkt_too_small,       // truncated header
+    ip_csum,             // bad IPv4 header checksum
+    ip_inhdr,            // bad version, IHL or total length
+    ip_inaddrerrors,     // not for us and not forwarding
+    ip_invalid_source,   // martian source: 127/8, 0/8, multicast... on a non-loopback device
+    ip_invalid_dest,     // martian destination (RFC 1122 3.2.1.3)
+    ip_noproto,          // no protocol handler for the IP protocol number
+    ip_frag,             // a fragment, and reassembly is not built yet
+    icmp_csum,           // bad ICMP checksum
+    icmp_type,           // ICMP type we do not answer
+    no_socket,           // nobody to deliver to
+    socket_rcvbuff,      // receive queue full
+    no_route,            // no route on output
+    queue_purge,         // freed at shutdown with the queue it sat on
+    count_
+};
+
+std::string_view drop_reason_name(DropReason r);
+
+struct TraceStamp {
+    std::int64_t ns;     // CLOCK_MONOTONIC
+    std::uint32_t tid;   // kernel thread id of the thread that ran the stage
+    std::uint16_t cpu;   // vlo's logical CPU of that thread
+    Stage stage;
+    std::uint8_t arg;    // stage-specific: enqueue_to_backlog's queue length (saturated)
+};
+
+struct Trace {
+    static constexpr std::size_t kMaxStamps = 24;
+    bool on = false;
+    std::uint8_t count = 0;
+    DropReason drop = DropReason::not_dropped;
+    std::array<TraceStamp, kMaxStamps> stamps{};
+
+    void stamp(Stage s, std::uint32_t arg = 0) {
+        if (on) [[unlikely]]
+            stamp_slow(s, arg);
+    }
+    void stamp_slow(Stage s, std::uint32_t arg);
+    void reset() {
+        on = false;
+        count = 0;
+        drop = DropReason::not_dropped;
+    }
+};
+
+}  // namespace vlo

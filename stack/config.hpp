@@ -1,0 +1,25 @@
+// Every tunable of the stack in one place, named after its sysctl, with the kernel's default.
+#pragma once
+
+#include <cstdint>
+
+#include "netif/net_rx.hpp"
+#include "stack/fib.hpp"
+
+namespace vlo {
+
+struct StackConfig {
+    NetCoreConfig core;                                  // net.core.*
+    LoopbackPolicy loopback_policy = LoopbackPolicy::linux;
+    int ip_default_ttl = 64;                             // net.ipv4.ip_default_ttl
+    bool ip_forward = false;                             // net.ipv4.ip_forward
+    int icmp_ratelimit = 1000;                           // ms between errors to one peer
+    std::uint32_t icmp_ratemask = 0x1818;                // 6168: unreach, quench, time exc., param
+    int icmp_msgs_per_sec = 1000;                        // global ICMP output limit
+    int icmp_msgs_burst = 50;
+    bool icmp_echo_ignore_all = false;
+    bool icmp_echo_ignore_broadcasts = true;
+    std::uint32_t ping_rcvbuf = 212992;                  // net.core.rmem_default
+};
+
+}  // namespace vlo

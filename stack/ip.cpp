@@ -1,0 +1,196 @@
+#include "stack/ip.hpp"
+
+#include <random>
+
+#include "stack/icmp.hpp"
+#include "stack/stack.hpp"
+#include "stack/wire/icmp.hpp"
+
+namespace vlo {
+
+using wire::Ipv4Error;
+using wire::Ipv4View;
+
+Ip::Ip(Stack& stack) : stack_(stack), ident_seed_(std::random_device{}()) {}
+
+void Ip::add_protocol(std::uint8_t protocol, InetProtocol* handler) { protocols_[protocol] = handler; }
+
+void Ip::drop(PacketPtr pkt, DropReason reason) {
+    stack_.net_rx().drops().kfree_skb_reason(std::move(pkt), reason);
+}
+
+void Ip::receive(PacketPtr pkt) {
+    pkt->trace.stamp(Stage::ip_rcv);
+    Snmp& snmp = stack_.snmp();
+    snmp.ip.inc(IpMib::InReceives);
+    // ip_rcv_core: every length and the header checksum before anything is read.
+    switch (Ipv4View::check(pkt->bytes())) {
+        case Ipv4Error::none: break;
+        case Ipv4Error::truncated:
+            snmp.ip.inc(IpMib::InHdrErrors);
+            return drop(std::move(pkt), DropReason::pkt_too_small);
+        case Ipv4Error::bad_checksum:
+            snmp.ip.inc(IpMib::InCsumErrors);  // csum_error falls through to inhdr_error
+            snmp.ip.inc(IpMib::InHdrErrors);
+            return drop(std::move(pkt), DropReason::ip_csum);
+        case Ipv4Error::truncated_pkt:
+            snmp.ip.inc(IpMib::InTruncatedPkts);
+            return drop(std::move(pkt), DropReason::pkt_too_small);
+        case Ipv4Error::bad_version:
+        case Ipv4Error::bad_ihl:
+        case Ipv4Error::bad_total_len:
+        case Ipv4Error::bad_options:
+            snmp.ip.inc(IpMib::InHdrErrors);
+            return drop(std::move(pkt), DropReason::ip_inhdr);
+    }
+    pkt->reset_network_header();
+    const Ipv4View iph(pkt->bytes());
+    pkt->trim(iph.total_len());  // pskb_trim_rcsum: drop link-layer padding
+    if (!(pkt = ip_route_input(std::move(pkt), iph))) return;
+    ip_local_deliver(std::move(pkt));
+}
+
+// ip_route_input_slow, for a host that does not forward.
+PacketPtr Ip::ip_route_input(PacketPtr pkt, const Ipv4View& iph) {
+    Snmp& snmp = stack_.snmp();
+    const Ipv4Address src = iph.src(), dst = iph.dst();
+    // lo's packets keep the route they were sent with (loopback_xmit keeps skb_dst), so the
+    // martian tests apply to every other device only. 127/8 must never arrive from a wire.
+    if (!pkt->dev || !pkt->dev->is_loopback()) {
+        if (src.is_multicast() || src.is_limited_broadcast() || src.is_zeronet() || src.is_loopback()) {
+            snmp.rt.inc(RtStat::in_martian_src);
+            drop(std::move(pkt), DropReason::ip_invalid_source);
+            return nullptr;
+        }
+        if (dst.is_zeronet() || dst.is_loopback()) {
+            snmp.rt.inc(RtStat::in_martian_dst);
+            drop(std::move(pkt), DropReason::ip_invalid_dest);
+            return nullptr;
+        }
+    }
+    if (dst.is_limited_broadcast()) {
+        pkt->pkt_type = PacketType::broadcast;
+        return pkt;
+    }
+    const auto route = stack_.fib().lookup(dst);
+    if (route && route->type == RouteType::local) return pkt;
+    if (route && route->type == RouteType::broadcast) {
+        pkt->pkt_type = PacketType::broadcast;
+        return pkt;
+    }
+    // Not ours and not forwarding: ip_error counts EHOSTUNREACH as InAddrErrors, sends nothing.
+    if (!route) snmp.rt.inc(RtStat::in_no_route);
+    snmp.ip.inc(IpMib::InAddrErrors);
+    drop(std::move(pkt), DropReason::ip_inaddrerrors);
+    return nullptr;
+}
+
+void Ip::ip_local_deliver(PacketPtr pkt) {
+    pkt->trace.stamp(Stage::ip_local_deliver);
+    Snmp& snmp = stack_.snmp();
+    const Ipv4View iph(pkt->network_bytes());
+    if (iph.is_fragment()) {
+        // Reassembly (RFC 815) comes with the TUN device, whose MTU makes fragments possible;
+        // on lo nothing fragments. Until then a fragment is a counted reassembly failure.
+        snmp.ip.inc(IpMib::ReasmReqds);
+        snmp.ip.inc(IpMib::ReasmFails);
+        return drop(std::move(pkt), DropReason::ip_frag);
+    }
+    const std::uint8_t proto = iph.protocol();
+    pkt->pull(iph.header_len());
+    pkt->reset_transport_header();
+    if (InetProtocol* handler = protocols_[proto]) {
+        snmp.ip.inc(IpMib::InDelivers);
+        handler->rcv(std::move(pkt));
+        return;
+    }
+    // ip_protocol_deliver_rcu: nobody speaks this protocol.
+    snmp.ip.inc(IpMib::InUnknownProtos);
+    stack_.icmp().icmp_send(*pkt, wire::kIcmpDestUnreach, wire::kIcmpProtUnreach, 0);
+    drop(std::move(pkt), DropReason::ip_noproto);
+}
+
+std::error_code Ip::route_output(Ipv4Address dst, Ipv4Address src, const Device* oif, Route& rt) const {
+    const Fib& fib = stack_.fib();
+    if (!src.is_unspecified() && !fib.is_local(src))
+        return std::make_error_code(std::errc::address_not_available);
+    // A datagram to 0.0.0.0 goes to this host: the source, or 127.0.0.1 (ip_route_output_key_hash_rcu).
+    if (dst.is_unspecified()) {
+        dst = src.is_unspecified() ? kInaddrLoopback : src;
+        rt = Route{RouteType::local, &stack_.loopback(), dst, dst};
+        return {};
+    }
+    if (dst.is_limited_broadcast()) {
+        if (!oif) return std::make_error_code(std::errc::network_unreachable);
+        rt = Route{RouteType::broadcast, const_cast<Device*>(oif), src, dst};
+        if (rt.src.is_unspecified()) rt.src = fib.primary_address(*oif).value_or(Ipv4Address{});
+        return {};
+    }
+    const auto e = fib.lookup(dst, oif);
+    if (!e) return std::make_error_code(std::errc::network_unreachable);
+    switch (e->type) {
+        case RouteType::unreachable: return std::make_error_code(std::errc::host_unreachable);
+        case RouteType::blackhole: return std::make_error_code(std::errc::invalid_argument);
+        case RouteType::local:
+            // Everything addressed to this host leaves through the loopback device.
+            rt = Route{RouteType::local, &stack_.loopback(), src, dst};
+            if (rt.src.is_unspecified()) rt.src = e->prefsrc.is_unspecified() ? dst : e->prefsrc;
+            return {};
+        case RouteType::broadcast:
+        case RouteType::unicast:
+            rt = Route{e->type, e->dev, src, dst};
+            if (rt.src.is_unspecified())
+                rt.src = e->prefsrc.is_unspecified() ? fib.primary_address(*e->dev).value_or(Ipv4Address{})
+                                                     : e->prefsrc;
+            return {};
+    }
+    return std::make_error_code(std::errc::network_unreachable);
+}
+
+std::uint16_t Ip::select_ident(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol) {
+    std::uint32_t h = (src.value * 0x9e3779b1u) ^ (dst.value * 0x85ebca77u) ^ (protocol * 0xc2b2ae3du) ^ ident_seed_;
+    h ^= h >> 15;
+    auto& counter = idents_[h % idents_.size()];
+    return static_cast<std::uint16_t>(counter.fetch_add(1, std::memory_order_relaxed) + h);
+}
+
+std::error_code Ip::ip_local_out(PacketPtr pkt, const Route& rt, wire::Ipv4Repr repr) {
+    if (pkt->size() + wire::kIpv4MinHeader > 0xffff) return std::make_error_code(std::errc::message_size);
+    repr.payload_len = pkt->size();
+    repr.src = rt.src;
+    repr.dst = rt.dst;
+    repr.emit({pkt->push(wire::kIpv4MinHeader), wire::kIpv4MinHeader});
+    pkt->reset_network_header();
+    pkt->protocol = kEthPIp;
+    pkt->trace.stamp(Stage::ip_local_out);
+    return ip_output(std::move(pkt), *rt.dev);
+}
+
+std::error_code Ip::ip_output(PacketPtr pkt, Device& dev) {
+    pkt->trace.stamp(Stage::ip_output);
+    Snmp& snmp = stack_.snmp();
+    snmp.ip.inc(IpMib::OutRequests);
+    if (pkt->size() > dev.mtu()) {
+        // ip_fragment: fragmentation arrives with the TUN device; lo's MTU exceeds any datagram.
+        snmp.ip.inc(IpMib::FragFails);
+        return std::make_error_code(std::errc::message_size);
+    }
+    snmp.ip.inc(IpMib::OutTransmits);
+    dev_queue_xmit(std::move(pkt), dev);
+    return {};
+}
+
+// __dev_queue_xmit: bottom halves stay off across the device's xmit (rcu_read_lock_bh); the
+// enable on the way out is where lo's NET_RX runs in the sender (the softirq design).
+void Ip::dev_queue_xmit(PacketPtr pkt, Device& dev) {
+    BhDisabled bh(stack_.net_rx());
+    pkt->trace.stamp(Stage::dev_queue_xmit);
+    pkt->dev = &dev;
+    if (!dev.is_up()) {
+        DeviceStats::inc(dev.stats().tx_dropped);
+        return drop(std::move(pkt), DropReason::dev_ready);
+    }
+    dev.xmit(std::move(pkt));
+}
+
+}  // namespace vlo

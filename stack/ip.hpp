@@ -1,0 +1,61 @@
+// IPv4 (net/ipv4/ip_input.c, ip_output.c, route.c): ip_rcv validates and routes what NET_RX
+// hands up, ip_local_deliver passes it to the transport protocol; ip_local_out → ip_output →
+// dev_queue_xmit sends, with bottom halves off so lo's receive work runs at the bh-enable on
+// the way out (the softirq design).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <system_error>
+
+#include "netif/net_rx.hpp"
+#include "stack/fib.hpp"
+#include "stack/wire/ipv4.hpp"
+
+namespace vlo {
+
+class Stack;
+
+// struct net_protocol: a transport's receive function. pkt->data() is at the transport header,
+// pkt->network() at the IP header.
+class InetProtocol {
+public:
+    virtual ~InetProtocol() = default;
+    virtual void rcv(PacketPtr pkt) = 0;
+};
+
+class Ip final : public PacketHandler {
+public:
+    explicit Ip(Stack& stack);
+
+    // inet_add_protocol
+    void add_protocol(std::uint8_t protocol, InetProtocol* handler);
+
+    // ip_rcv: the ETH_P_IP handler.
+    void receive(PacketPtr pkt) override;
+
+    // ip_route_output_key: where a datagram to dst goes and which source it carries. `src`, if
+    // set, must be local; `oif`, if set, limits the choice to that device.
+    std::error_code route_output(Ipv4Address dst, Ipv4Address src, const Device* oif, Route& rt) const;
+
+    // Prepends the header repr describes (its payload_len is set from the packet) and sends.
+    std::error_code ip_local_out(PacketPtr pkt, const Route& rt, wire::Ipv4Repr repr);
+
+    // ip_select_ident for datagrams without DF: a per-destination counter (ip_idents).
+    std::uint16_t select_ident(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol);
+
+private:
+    // Returns the packet when the route says "deliver here", else drops and counts it.
+    PacketPtr ip_route_input(PacketPtr pkt, const wire::Ipv4View& iph);
+    void ip_local_deliver(PacketPtr pkt);
+    std::error_code ip_output(PacketPtr pkt, Device& dev);
+    void dev_queue_xmit(PacketPtr pkt, Device& dev);
+    void drop(PacketPtr pkt, DropReason reason);
+
+    Stack& stack_;
+    std::array<InetProtocol*, 256> protocols_{};
+    std::array<std::atomic<std::uint32_t>, 2048> idents_{};
+    std::uint32_t ident_seed_;
+};
+
+}  // namespace vlo

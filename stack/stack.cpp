@@ -1,0 +1,79 @@
+#include "stack/stack.hpp"
+
+#include <cstdio>
+
+namespace vlo {
+
+Stack::Stack(const StackConfig& config, const Clock& clock)
+    : config_(config),
+      clock_(clock),
+      fib_(config.loopback_policy),
+      ip_(*this),
+      icmp_(*this),
+      ping_table_(*this),
+      net_rx_(std::make_unique<NetRx>(config.core, clock)) {
+    net_rx_->add_pack(kEthPIp, &ip_);
+    ip_.add_protocol(wire::kIpProtoIcmp, &icmp_);
+    // Bringing lo up gives it 127.0.0.1/8 (inetdev_event, NETDEV_UP on a loopback device).
+    add_device(std::make_unique<LoopbackDevice>(1));
+    fib_.add_address(loopback(), Ipv4Cidr{kInaddrLoopback, 8});
+}
+
+Stack::~Stack() { net_rx_.reset(); }
+
+Device& Stack::add_device(std::unique_ptr<Device> dev) {
+    dev->set_rx_sink(net_rx_.get());
+    devices_.push_back(std::move(dev));
+    return *devices_.back();
+}
+
+Device* Stack::find_device(std::string_view name) {
+    for (auto& d : devices_)
+        if (d->name() == name) return d.get();
+    return nullptr;
+}
+
+Device* Stack::find_device(int ifindex) {
+    for (auto& d : devices_)
+        if (d->ifindex() == ifindex) return d.get();
+    return nullptr;
+}
+
+std::error_code Stack::addr_add(std::string_view dev, Ipv4Cidr cidr) {
+    Device* d = find_device(dev);
+    if (!d) return std::make_error_code(std::errc::no_such_device);
+    return fib_.add_address(*d, cidr);
+}
+
+std::error_code Stack::addr_del(std::string_view dev, Ipv4Cidr cidr) {
+    Device* d = find_device(dev);
+    if (!d) return std::make_error_code(std::errc::no_such_device);
+    return fib_.del_address(*d, cidr);
+}
+
+std::string Stack::snmp_text() const { return snmp_.to_text(config_.ip_forward ? 1 : 2, config_.ip_default_ttl); }
+
+std::string Stack::link_stats_text() const {
+    std::string out;
+    char line[256];
+    for (const auto& d : devices_) {
+        DeviceStats& s = d->stats();
+        std::snprintf(line, sizeof line, "%d: %s: <%s%s> mtu %u\n", d->ifindex(), d->name().c_str(),
+                      d->is_loopback() ? "LOOPBACK," : "", d->is_up() ? "UP,LOWER_UP" : "DOWN", d->mtu());
+        out += line;
+        std::snprintf(line, sizeof line,
+                      "    RX:  bytes packets errors dropped  missed   mcast\n"
+                      "    %10llu %7llu %6llu %7llu %7u %7llu\n"
+                      "    TX:  bytes packets errors dropped carrier collsns\n"
+                      "    %10llu %7llu %6llu %7llu %7u %7llu\n",
+                      (unsigned long long)s.rx_bytes.load(), (unsigned long long)s.rx_packets.load(),
+                      (unsigned long long)s.rx_errors.load(), (unsigned long long)s.rx_dropped.load(), 0u,
+                      (unsigned long long)s.multicast.load(), (unsigned long long)s.tx_bytes.load(),
+                      (unsigned long long)s.tx_packets.load(), (unsigned long long)s.tx_errors.load(),
+                      (unsigned long long)s.tx_dropped.load(), 0u, (unsigned long long)s.collisions.load());
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace vlo

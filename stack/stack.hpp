@@ -1,0 +1,70 @@
+// One network stack: its devices (lo first, as in a new network namespace), the receive core,
+// the FIB, the protocols and their counters, all under one StackConfig and one Clock.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "netif/loopback.hpp"
+#include "netif/net_rx.hpp"
+#include "stack/config.hpp"
+#include "stack/fib.hpp"
+#include "stack/icmp.hpp"
+#include "stack/ip.hpp"
+#include "stack/ping_socket.hpp"
+#include "stack/snmp.hpp"
+
+namespace vlo {
+
+class Stack {
+public:
+    explicit Stack(const StackConfig& config = {}, const Clock& clock = MonotonicClock::instance());
+    ~Stack();
+    Stack(const Stack&) = delete;
+    Stack& operator=(const Stack&) = delete;
+
+    const StackConfig& config() const { return config_; }
+    const Clock& clock() const { return clock_; }
+    NetRx& net_rx() { return *net_rx_; }
+    Fib& fib() { return fib_; }
+    const Fib& fib() const { return fib_; }
+    Snmp& snmp() { return snmp_; }
+    const Snmp& snmp() const { return snmp_; }
+    Ip& ip() { return ip_; }
+    Icmp& icmp() { return icmp_; }
+    PingTable& ping_table() { return ping_table_; }
+
+    Device& loopback() { return *devices_.front(); }
+    // Registers a device: its received frames go to this stack's netif_rx. Returns it.
+    Device& add_device(std::unique_ptr<Device> dev);
+    int next_ifindex() const { return static_cast<int>(devices_.size()) + 1; }
+    Device* find_device(std::string_view name);
+    Device* find_device(int ifindex);
+    const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
+
+    // `ip addr add CIDR dev NAME` / `ip addr del`
+    std::error_code addr_add(std::string_view dev, Ipv4Cidr cidr);
+    std::error_code addr_del(std::string_view dev, Ipv4Cidr cidr);
+
+    // Text in the kernel's formats: /proc/net/softnet_stat, /proc/net/snmp, `ip -s link`.
+    std::string softnet_stat() const { return net_rx_->softnet_stat(); }
+    std::string snmp_text() const;
+    std::string link_stats_text() const;
+
+private:
+    const StackConfig config_;
+    const Clock& clock_;
+    Snmp snmp_;
+    Fib fib_;
+    std::vector<std::unique_ptr<Device>> devices_;  // only grows while the stack lives
+    Ip ip_;
+    Icmp icmp_;
+    PingTable ping_table_;
+    // Last, so it is destroyed first: its ksoftirqd threads stop before anything they call.
+    std::unique_ptr<NetRx> net_rx_;
+};
+
+}  // namespace vlo
