@@ -26,9 +26,9 @@ void Ip::receive(PacketPtr pkt) {
     // ip_rcv_core: every length and the header checksum before anything is read.
     switch (Ipv4View::check(pkt->bytes())) {
         case Ipv4Error::none: break;
-        case Ipv4Error::truncated:
+        case Ipv4Error::truncated:  // pskb_may_pull(sizeof(struct iphdr)) fails: inhdr_error
             snmp.ip.inc(IpMib::InHdrErrors);
-            return drop(std::move(pkt), DropReason::pkt_too_small);
+            return drop(std::move(pkt), DropReason::ip_inhdr);
         case Ipv4Error::bad_checksum:
             snmp.ip.inc(IpMib::InCsumErrors);  // csum_error falls through to inhdr_error
             snmp.ip.inc(IpMib::InHdrErrors);
@@ -55,22 +55,25 @@ PacketPtr Ip::ip_route_input(PacketPtr pkt, const Ipv4View& iph) {
     Snmp& snmp = stack_.snmp();
     const Ipv4Address src = iph.src(), dst = iph.dst();
     // lo's packets keep the route they were sent with (loopback_xmit keeps skb_dst), so the
-    // martian tests apply to every other device only. 127/8 must never arrive from a wire.
-    if (!pkt->dev || !pkt->dev->is_loopback()) {
-        if (src.is_multicast() || src.is_limited_broadcast() || src.is_zeronet() || src.is_loopback()) {
-            snmp.rt.inc(RtStat::in_martian_src);
-            drop(std::move(pkt), DropReason::ip_invalid_source);
-            return nullptr;
-        }
-        if (dst.is_zeronet() || dst.is_loopback()) {
-            snmp.rt.inc(RtStat::in_martian_dst);
-            drop(std::move(pkt), DropReason::ip_invalid_dest);
-            return nullptr;
-        }
-    }
-    if (dst.is_limited_broadcast()) {
-        pkt->pkt_type = PacketType::broadcast;
+    // martian tests, in ip_route_input_slow's order, apply to every other device only: 127/8
+    // must never arrive from a wire.
+    const bool wire = !pkt->dev || !pkt->dev->is_loopback();
+    auto martian = [&](RtStat stat, DropReason reason) {
+        snmp.rt.inc(stat);
+        drop(std::move(pkt), reason);
+        return nullptr;
+    };
+    if (wire && (src.is_multicast() || src.is_limited_broadcast()))
+        return martian(RtStat::in_martian_src, DropReason::ip_invalid_source);
+    if (dst.is_limited_broadcast() || (src.is_unspecified() && dst.is_unspecified())) {
+        pkt->pkt_type = PacketType::broadcast;  // brd_input
         return pkt;
+    }
+    if (wire) {
+        if (src.is_zeronet()) return martian(RtStat::in_martian_src, DropReason::ip_invalid_source);
+        if (dst.is_zeronet() || dst.is_loopback())
+            return martian(RtStat::in_martian_dst, DropReason::ip_invalid_dest);
+        if (src.is_loopback()) return martian(RtStat::in_martian_src, DropReason::ip_invalid_source);
     }
     const auto route = stack_.fib().lookup(dst);
     if (route && route->type == RouteType::local) return pkt;
@@ -78,8 +81,9 @@ PacketPtr Ip::ip_route_input(PacketPtr pkt, const Ipv4View& iph) {
         pkt->pkt_type = PacketType::broadcast;
         return pkt;
     }
-    // Not ours and not forwarding: ip_error counts EHOSTUNREACH as InAddrErrors, sends nothing.
-    if (!route) snmp.rt.inc(RtStat::in_no_route);
+    // Not ours and not forwarding: no_route (in_no_route), then ip_error counts EHOSTUNREACH
+    // as InAddrErrors and sends nothing.
+    snmp.rt.inc(RtStat::in_no_route);
     snmp.ip.inc(IpMib::InAddrErrors);
     drop(std::move(pkt), DropReason::ip_inaddrerrors);
     return nullptr;

@@ -7,6 +7,7 @@
 namespace vlo {
 
 std::optional<Ipv4Address> Ipv4Address::parse(std::string_view text) {
+    if (text.find('\0') != std::string_view::npos) return std::nullopt;
     std::string s(text);
     in_addr a{};
     if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
