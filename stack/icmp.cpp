@@ -85,10 +85,30 @@ void Icmp::rcv(PacketPtr pkt) {
         case wire::kIcmpEchoReply:
             stack_.ping_table().ping_rcv(std::move(pkt));
             return;
+        case wire::kIcmpDestUnreach:
+        case wire::kIcmpSourceQuench:
+        case wire::kIcmpTimeExceeded:
+        case wire::kIcmpParameterProb:
+            icmp_unreach(icmp);
+            return;
         default:
-            // Errors for transport protocols are dispatched with them (icmp_unreach → err_handler).
             return drop(DropReason::icmp_type);
     }
+}
+
+// icmp_unreach: hand the error to the protocol of the datagram it quotes (its err_handler),
+// if the quote holds a whole IP header and 8 bytes of the transport header (RFC 792).
+void Icmp::icmp_unreach(const IcmpView& icmp) {
+    const auto quoted = icmp.data();
+    if (quoted.size() < wire::kIpv4MinHeader) return;
+    const std::size_t ihl = std::size_t{quoted[0] & 0x0fu} * 4;
+    if ((quoted[0] >> 4) != 4 || ihl < wire::kIpv4MinHeader || quoted.size() < ihl + 8) {
+        stack_.snmp().icmp.inc(IcmpMib::InErrors);
+        return;
+    }
+    const wire::Ipv4View inner(quoted);
+    if (InetProtocol* proto = stack_.ip().protocol(inner.protocol()))
+        proto->err(icmp.type(), icmp.code(), icmp.rest_of_header(), inner, quoted.subspan(ihl));
 }
 
 void Icmp::icmp_echo(const Packet& req, const IcmpView& icmp) {

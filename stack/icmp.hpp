@@ -27,6 +27,7 @@ public:
 
 private:
     void icmp_echo(const Packet& req, const wire::IcmpView& icmp);
+    void icmp_unreach(const wire::IcmpView& icmp);
     // icmp_push_reply: route back to `dst` from `src`, build and send.
     void push_reply(const wire::IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std::uint8_t tos);
     bool global_allow(std::uint8_t type, std::uint8_t code);     // icmpv4_global_allow

@@ -22,6 +22,13 @@ class InetProtocol {
 public:
     virtual ~InetProtocol() = default;
     virtual void rcv(PacketPtr pkt) = 0;
+    // err_handler: an ICMP error arrived about a datagram this protocol sent. `inner` is the
+    // quoted IP header, `transport` at least the first 8 bytes of its transport header.
+    // Protocols that keep no per-peer state have nothing to do.
+    virtual void err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wire::Ipv4View& inner,
+                     std::span<const std::uint8_t> transport) {
+        (void)type, (void)code, (void)info, (void)inner, (void)transport;
+    }
 };
 
 class Ip final : public PacketHandler {
@@ -30,6 +37,8 @@ public:
 
     // inet_add_protocol
     void add_protocol(std::uint8_t protocol, InetProtocol* handler);
+
+    InetProtocol* protocol(std::uint8_t protocol) const { return protocols_[protocol]; }
 
     // ip_rcv: the ETH_P_IP handler.
     void receive(PacketPtr pkt) override;

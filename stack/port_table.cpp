@@ -1,0 +1,109 @@
+#include "stack/port_table.hpp"
+
+#include <algorithm>
+
+namespace vlo {
+
+namespace {
+std::uint32_t mix(std::uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x7feb352d;
+    h ^= h >> 15;
+    h *= 0x846ca68b;
+    h ^= h >> 16;
+    return h;
+}
+}  // namespace
+
+PortTable::PortTable(Kind kind, std::uint16_t low, std::uint16_t high)
+    : kind_(kind), low_(low), high_(high), secret_(std::random_device{}()), perturb_(256) {}
+
+bool PortTable::conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port, bool listening) const {
+    auto it = ports_.find(port);
+    if (it == ports_.end()) return false;
+    for (const PortBinding* other : it->second) {
+        if (other == &b) continue;
+        const bool overlap = addr.is_unspecified() || other->addr.is_unspecified() || addr == other->addr;
+        if (!overlap) continue;
+        if (b.reuseaddr && other->reuseaddr) {
+            if (kind_ == Kind::udp) continue;                    // UDP shares freely with SO_REUSEADDR
+            if (!listening && !other->listening) continue;       // TCP: never two listeners
+        }
+        return true;
+    }
+    return false;
+}
+
+void PortTable::insert(PortBinding& b, Ipv4Address addr, std::uint16_t port) {
+    b.addr = addr;
+    b.port = port;
+    b.bound = true;
+    ports_[port].push_back(&b);
+}
+
+std::error_code PortTable::bind(PortBinding& b, Ipv4Address addr, std::uint16_t port) {
+    std::lock_guard lock(mu_);
+    if (b.bound) return std::make_error_code(std::errc::invalid_argument);
+    b.by_connect = false;
+    if (port != 0) {
+        if (conflicts(b, addr, port, b.listening)) return std::make_error_code(std::errc::address_in_use);
+        insert(b, addr, port);
+        return {};
+    }
+    // inet_csk_find_open_port: start at a random point of the range, prefer ports nobody holds.
+    const std::uint32_t n = high_ - low_ + 1u;
+    const std::uint32_t start = mix(secret_ ^ connect_count_++) % n;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const auto p = static_cast<std::uint16_t>(low_ + (start + i) % n);
+        if (ports_.count(p) && !ports_[p].empty()) continue;
+        insert(b, addr, p);
+        return {};
+    }
+    return std::make_error_code(std::errc::address_in_use);
+}
+
+std::error_code PortTable::bind_connect(PortBinding& b, Ipv4Address laddr, Ipv4Address raddr, std::uint16_t rport,
+                                        const std::function<bool(std::uint16_t)>& tuple_free) {
+    std::lock_guard lock(mu_);
+    if (b.bound) return {};
+    const std::uint32_t n = high_ - low_ + 1u;
+    // RFC 6056 3.3.4/3.3.5: offset = F(laddr, raddr, rport, secret), plus a perturbation that
+    // moves on after each use of a bucket, so successive connections to one peer do not reuse
+    // the port just freed.
+    const std::uint32_t offset = mix(laddr.value ^ mix(raddr.value ^ rport) ^ secret_);
+    std::uint16_t& perturb = perturb_[mix(offset ^ 0x9e3779b9u) % perturb_.size()];
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const auto p = static_cast<std::uint16_t>(low_ + (offset + perturb + i) % n);
+        // A port someone bound with bind() is never borrowed (the bucket's fastreuse >= 0);
+        // ports taken by connect() are shared while the 4-tuples differ.
+        auto it = ports_.find(p);
+        const bool bind_owned = it != ports_.end() && std::any_of(it->second.begin(), it->second.end(),
+                                                                  [](const PortBinding* o) { return !o->by_connect; });
+        if (bind_owned || !tuple_free(p)) continue;
+        perturb = static_cast<std::uint16_t>(perturb + i + 2);
+        b.by_connect = true;
+        insert(b, laddr, p);
+        return {};
+    }
+    return std::make_error_code(std::errc::address_not_available);  // EADDRNOTAVAIL, as Linux
+}
+
+std::error_code PortTable::start_listening(PortBinding& b) {
+    std::lock_guard lock(mu_);
+    if (conflicts(b, b.addr, b.port, true)) return std::make_error_code(std::errc::address_in_use);
+    b.listening = true;
+    return {};
+}
+
+void PortTable::unbind(PortBinding& b) {
+    std::lock_guard lock(mu_);
+    if (!b.bound) return;
+    auto it = ports_.find(b.port);
+    if (it != ports_.end()) {
+        std::erase(it->second, &b);
+        if (it->second.empty()) ports_.erase(it);
+    }
+    b.bound = false;
+}
+
+}  // namespace vlo
