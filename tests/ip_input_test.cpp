@@ -302,13 +302,15 @@ TEST_CASE_METHOD(IpInput, "ip_protocol_deliver_rcu: an unknown protocol gets a p
         CHECK(icmp(IcmpMib::OutDestUnreachs) == 1);
         CHECK(stack.snmp().icmp_out_type[wire::kIcmpDestUnreach].load() == 1);
         CHECK(lo_tx() == 1);
-        // The error came back through lo: received as a destination unreachable, nobody to hand
-        // it to, and no ICMP error about an ICMP error (icmp_send's rule).
+        // The error came back through lo: received as a destination unreachable and consumed by
+        // icmp_unreach (protocol 253 has no err handler), and no ICMP error about an ICMP
+        // error (icmp_send's rule).
         CHECK(ip(IpMib::InReceives) == 2);
         CHECK(icmp(IcmpMib::InMsgs) == 1);
         CHECK(icmp(IcmpMib::InDestUnreachs) == 1);
-        CHECK(drops(DropReason::icmp_type) == 1);
-        CHECK(all_drops() == 2);
+        CHECK(icmp(IcmpMib::OutMsgs) == 1);
+        CHECK(drops(DropReason::icmp_type) == 0);
+        CHECK(all_drops() == 1);
     }
     SECTION("on eth0: the error goes back to the sender and quotes the datagram") {
         Bytes orig = datagram(kEthPeer, kEthAddr, 253, 12);
