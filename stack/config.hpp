@@ -5,11 +5,19 @@
 
 #include "netif/net_rx.hpp"
 #include "stack/fib.hpp"
+#include "stack/tcp_config.hpp"
 
 namespace vlo {
 
+// net.ipv4.ip_local_port_range: where ephemeral ports come from.
+struct PortRange {
+    std::uint16_t low = 32768;
+    std::uint16_t high = 60999;
+};
+
 struct StackConfig {
     NetCoreConfig core;                                  // net.core.*
+    TcpConfig tcp;                                       // net.ipv4.tcp_*
     LoopbackPolicy loopback_policy = LoopbackPolicy::linux;
     int ip_default_ttl = 64;                             // net.ipv4.ip_default_ttl
     bool ip_forward = false;                             // net.ipv4.ip_forward
@@ -20,6 +28,9 @@ struct StackConfig {
     bool icmp_echo_ignore_all = false;
     bool icmp_echo_ignore_broadcasts = true;
     std::uint32_t ping_rcvbuf = 212992;                  // net.core.rmem_default
+    PortRange ip_local_port_range;                       // net.ipv4.ip_local_port_range
+    std::uint32_t udp_rcvbuf = 212992;                   // net.core.rmem_default, for UDP
+    std::uint32_t rmem_max = 212992;                     // net.core.rmem_max: SO_RCVBUF cap
 };
 
 }  // namespace vlo

@@ -18,6 +18,10 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(IcmpMib::count_)
 constexpr std::array<std::string_view, static_cast<std::size_t>(RtStat::count_)> kRtNames = {
     "in_martian_dst", "in_martian_src", "in_no_route"};
 
+constexpr std::array<std::string_view, static_cast<std::size_t>(UdpMib::count_)> kUdpNames = {
+    "InDatagrams", "NoPorts", "InErrors", "OutDatagrams", "RcvbufErrors", "SndbufErrors",
+    "InCsumErrors", "IgnoredMulti", "MemErrors"};
+
 constexpr std::size_t kIpSnmpFields = static_cast<std::size_t>(IpMib::InNoRoutes);
 
 template <class E, class Names>
@@ -38,6 +42,7 @@ void append_rows(std::string& out, std::string_view tag, const Mib<E>& mib, cons
 std::string_view mib_name(IpMib e) { return kIpNames[static_cast<std::size_t>(e)]; }
 std::string_view mib_name(IcmpMib e) { return kIcmpNames[static_cast<std::size_t>(e)]; }
 std::string_view mib_name(RtStat e) { return kRtNames[static_cast<std::size_t>(e)]; }
+std::string_view mib_name(UdpMib e) { return kUdpNames[static_cast<std::size_t>(e)]; }
 
 std::string Snmp::to_text(int forwarding, int default_ttl) const {
     std::string out;
@@ -56,6 +61,8 @@ std::string Snmp::to_text(int forwarding, int default_ttl) const {
             v += " " + std::to_string(c);
         }
     if (n.size() > 8) out += n + "\n" + v + "\n";
+    // snmp_seq_show: Tcp comes next, then Udp (udp_snmp_list).
+    append_rows(out, "Udp", udp, kUdpNames, 0, udp.size());
     append_rows(out, "IpExt", ip, kIpNames, kIpSnmpFields, ip.size());
     append_rows(out, "RtStat", rt, kRtNames, 0, rt.size());
     return out;

@@ -11,15 +11,29 @@ Stack::Stack(const StackConfig& config, const Clock& clock)
       ip_(*this),
       icmp_(*this),
       ping_table_(*this),
+      udp_ports_(PortTable::Kind::udp, config.ip_local_port_range.low, config.ip_local_port_range.high),
+      udp_(*this),
       net_rx_(std::make_unique<NetRx>(config.core, clock)) {
+    timers_ = std::make_unique<TimerService>(clock, *net_rx_);
+    tcp_ = std::make_unique<Tcp>(*this);
     net_rx_->add_pack(kEthPIp, &ip_);
     ip_.add_protocol(wire::kIpProtoIcmp, &icmp_);
+    ip_.add_protocol(wire::kIpProtoUdp, &udp_);
+    ip_.add_protocol(wire::kIpProtoTcp, tcp_.get());
     // Bringing lo up gives it 127.0.0.1/8 (inetdev_event, NETDEV_UP on a loopback device).
     add_device(std::make_unique<LoopbackDevice>(1));
     fib_.add_address(loopback(), Ipv4Cidr{kInaddrLoopback, 8});
 }
 
-Stack::~Stack() { net_rx_.reset(); }
+Stack::~Stack() {
+    // No timer may fire and no packet arrive while the protocols go away: stop the receive
+    // core's threads, then the timer thread, then free the sockets.
+    net_rx_->hold(true);
+    timers_->stop();  // joins the timer thread; the sockets' timers die with them below
+    tcp_.reset();
+    timers_.reset();
+    net_rx_.reset();
+}
 
 Device& Stack::add_device(std::unique_ptr<Device> dev) {
     dev->set_rx_sink(net_rx_.get());

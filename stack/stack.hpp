@@ -15,7 +15,12 @@
 #include "stack/icmp.hpp"
 #include "stack/ip.hpp"
 #include "stack/ping_socket.hpp"
+#include "stack/port_table.hpp"
 #include "stack/snmp.hpp"
+#include "stack/udp.hpp"
+#include "stack/udp_socket.hpp"
+#include "stack/tcp.hpp"
+#include "stack/timer_service.hpp"
 
 namespace vlo {
 
@@ -36,6 +41,12 @@ public:
     Ip& ip() { return ip_; }
     Icmp& icmp() { return icmp_; }
     PingTable& ping_table() { return ping_table_; }
+    Udp& udp() { return udp_; }
+    PortTable& udp_ports() { return udp_ports_; }
+    Tcp& tcp() { return *tcp_; }
+    TimerService& timers() { return *timers_; }
+    // Under a virtual clock: run the timers that are due now (call after advancing the clock).
+    void run_timers() { timers_->run_due(); }
 
     Device& loopback() { return *devices_.front(); }
     // Registers a device: its received frames go to this stack's netif_rx. Returns it.
@@ -63,8 +74,13 @@ private:
     Ip ip_;
     Icmp icmp_;
     PingTable ping_table_;
+    PortTable udp_ports_;
+    Udp udp_;
     // Last, so it is destroyed first: its ksoftirqd threads stop before anything they call.
     std::unique_ptr<NetRx> net_rx_;
+    // After the receive core (they use it), before TCP in destruction order: sockets hold timers.
+    std::unique_ptr<TimerService> timers_;
+    std::unique_ptr<Tcp> tcp_;
 };
 
 }  // namespace vlo

@@ -1,0 +1,598 @@
+// TCP: sockets, lookup tables, demultiplexing (tcp_v4_rcv), passive open and SYN cookies,
+// and the user-side operations. The state machine proper is in tcp_input.cpp, segment output
+// and timers in tcp_output.cpp.
+#include "stack/tcp.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "stack/stack.hpp"
+#include "stack/tcp_seq.hpp"
+
+namespace vlo {
+
+const char* tcp_state_name(TcpState s) {
+    static const char* const names[] = {"?",        "ESTABLISHED", "SYN_SENT", "SYN_RECV",
+                                        "FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT", "CLOSE",
+                                        "CLOSE_WAIT", "LAST_ACK",  "LISTEN",   "CLOSING"};
+    return names[static_cast<int>(s)];
+}
+
+// ---- ByteRing ----
+
+std::size_t ByteRing::push(std::span<const std::uint8_t> in) {
+    const std::size_t n = std::min(in.size(), free());
+    const std::size_t cap = buf_.size();
+    std::size_t tail = (head_ + size_) % (cap ? cap : 1);
+    const std::size_t first = std::min(n, cap - tail);
+    std::memcpy(buf_.data() + tail, in.data(), first);
+    std::memcpy(buf_.data(), in.data() + first, n - first);
+    size_ += n;
+    return n;
+}
+
+void ByteRing::copy_out(std::size_t offset, std::span<std::uint8_t> out) const {
+    const std::size_t cap = buf_.size();
+    const std::size_t at = (head_ + offset) % cap;
+    const std::size_t first = std::min(out.size(), cap - at);
+    std::memcpy(out.data(), buf_.data() + at, first);
+    std::memcpy(out.data() + first, buf_.data(), out.size() - first);
+}
+
+void ByteRing::pop(std::size_t n) {
+    n = std::min(n, size_);
+    head_ = buf_.empty() ? 0 : (head_ + n) % buf_.size();
+    size_ -= n;
+}
+
+// ---- TcpSock ----
+
+TcpSock::TcpSock(Tcp& t, std::size_t sndbuf, std::size_t rcvbuf)
+    : tcp(t),
+      sndq(sndbuf),
+      rcvq(rcvbuf),
+      rto(t.config().tcp_timeout_init),
+      rexmit_timer(t.timers(), [this] {
+          if (auto self = weak_from_this().lock()) {
+              std::unique_lock l(slock);
+              if (owned) return rexmit_timer.arm(tcp.timers().clock().now_ns() + kNsPerMs);  // deferred
+              tcp.on_rexmit_timer(*this);
+          }
+      }),
+      delack_timer(t.timers(), [this] {
+          if (auto self = weak_from_this().lock()) {
+              std::unique_lock l(slock);
+              if (owned) return delack_timer.arm(tcp.timers().clock().now_ns() + kNsPerMs);
+              tcp.on_delack_timer(*this);
+          }
+      }),
+      keepalive_timer(t.timers(), [this] {
+          if (auto self = weak_from_this().lock()) {
+              std::unique_lock l(slock);
+              if (owned) return keepalive_timer.arm(tcp.timers().clock().now_ns() + kNsPerMs);
+              tcp.on_keepalive_timer(*this);
+          }
+      }) {}
+
+TcpSock::~TcpSock() {
+    if (binding.bound) tcp.ports().unbind(binding);
+}
+
+void TcpSock::lock() {
+    std::unique_lock l(slock);
+    owner_cv.wait(l, [&] { return !owned; });
+    owned = true;
+}
+
+void TcpSock::release() {
+    std::unique_lock l(slock);
+    while (!backlog_q.empty()) {
+        PacketQueue q;
+        q.splice_tail(backlog_q);
+        backlog_bytes = 0;
+        l.unlock();
+        while (PacketPtr p = q.pop_front()) tcp.do_rcv(*this, std::move(p));
+        l.lock();
+    }
+    owned = false;
+    owner_cv.notify_one();
+}
+
+void TcpSock::wake() {
+    {
+        std::lock_guard l(wait_mu);
+        wake_seq.fetch_add(1, std::memory_order_relaxed);
+    }
+    wait_cv.notify_all();
+}
+
+std::uint32_t TcpSock::unsent_end() const { return snd_una + static_cast<std::uint32_t>(sndq.size()); }
+
+// ---- Tcp ----
+
+namespace {
+SipKey random_key() {
+    std::random_device rd;
+    return SipKey{std::uint64_t{rd()} << 32 | rd(), std::uint64_t{rd()} << 32 | rd()};
+}
+}  // namespace
+
+Tcp::Tcp(Stack& stack)
+    : stack_(stack),
+      ports_(PortTable::Kind::tcp),
+      isn_key_(random_key()),
+      cookie_key_(random_key()) {}
+
+Tcp::~Tcp() {
+    // Break the cycles: sockets hold timers, tables hold sockets.
+    std::unordered_map<Key, std::shared_ptr<TcpSock>, KeyHash> e;
+    std::unordered_map<std::uint64_t, std::shared_ptr<TcpSock>> l;
+    {
+        std::lock_guard lock(tables_mu_);
+        e.swap(ehash_);
+        l.swap(listeners_);
+    }
+    for (auto& [k, sk] : l) {
+        std::lock_guard g(sk->accept_mu);
+        sk->accept_queue.clear();
+    }
+}
+
+const TcpConfig& Tcp::config() const { return stack_.config().tcp; }
+TimerService& Tcp::timers() { return stack_.timers(); }
+
+std::size_t Tcp::KeyHash::operator()(const Key& k) const {
+    std::uint64_t h = (std::uint64_t{k.laddr} << 32 | k.raddr) * 0x9e3779b97f4a7c15ULL;
+    h ^= (std::uint64_t{k.lport} << 16 | k.rport) * 0xc2b2ae3d27d4eb4fULL;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+std::shared_ptr<TcpSock> Tcp::create() {
+    auto sk = std::make_shared<TcpSock>(*this, config().tcp_wmem, config().tcp_rmem);
+    sk->ip_id = static_cast<std::uint16_t>(std::random_device{}());
+    return sk;
+}
+
+void Tcp::hash(TcpSock& sk) {
+    std::lock_guard lock(tables_mu_);
+    ehash_[Key{sk.laddr.value, sk.raddr.value, sk.lport, sk.rport}] = sk.shared_from_this();
+    sk.hashed = true;
+}
+
+void Tcp::unhash(TcpSock& sk) {
+    std::shared_ptr<TcpSock> keep;  // freed outside the table lock
+    std::lock_guard lock(tables_mu_);
+    if (sk.state == TcpState::listen) {
+        auto it = listeners_.find(std::uint64_t{sk.laddr.value} << 16 | sk.lport);
+        if (it != listeners_.end() && it->second.get() == &sk) {
+            keep = std::move(it->second);
+            listeners_.erase(it);
+        }
+    }
+    if (!sk.hashed) return;
+    auto it = ehash_.find(Key{sk.laddr.value, sk.raddr.value, sk.lport, sk.rport});
+    if (it != ehash_.end() && it->second.get() == &sk) {
+        keep = std::move(it->second);
+        ehash_.erase(it);
+    }
+    sk.hashed = false;
+}
+
+std::shared_ptr<TcpSock> Tcp::lookup_established(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
+                                                 std::uint16_t rport) {
+    std::lock_guard lock(tables_mu_);
+    auto it = ehash_.find(Key{laddr.value, raddr.value, lport, rport});
+    return it == ehash_.end() ? nullptr : it->second;
+}
+
+// __inet_lookup_listener: the listener bound to the exact address first, then the wildcard.
+std::shared_ptr<TcpSock> Tcp::lookup_listener(Ipv4Address laddr, std::uint16_t lport) {
+    std::lock_guard lock(tables_mu_);
+    auto it = listeners_.find(std::uint64_t{laddr.value} << 16 | lport);
+    if (it == listeners_.end()) it = listeners_.find(lport);
+    return it == listeners_.end() ? nullptr : it->second;
+}
+
+// tcp_v4_rcv
+void Tcp::rcv(PacketPtr pkt) {
+    pkt->trace.stamp(Stage::tcp_v4_rcv);
+    const wire::Ipv4View iph(pkt->network_bytes());
+    auto drop = [&](DropReason r) { stack_.net_rx().drops().kfree_skb_reason(std::move(pkt), r); };
+    if (wire::TcpView::check(pkt->bytes()) != wire::TcpView::Error::none) {
+        stats_.tcp.inc(TcpMib::InErrs);
+        return drop(DropReason::pkt_too_small);
+    }
+    // lo vouches for the checksum (CHECKSUM_UNNECESSARY); anything else is verified.
+    if (pkt->ip_summed != ChecksumState::unnecessary &&
+        wire::tcp_checksum(iph.src(), iph.dst(), pkt->bytes()) != 0) {
+        stats_.tcp.inc(TcpMib::InCsumErrors);
+        stats_.tcp.inc(TcpMib::InErrs);
+        return drop(DropReason::tcp_csum);
+    }
+    if (pkt->pkt_type != PacketType::host) return drop(DropReason::not_specified);
+    stats_.tcp.inc(TcpMib::InSegs);
+    const wire::TcpView th(pkt->bytes());
+    std::shared_ptr<TcpSock> sk = lookup_established(iph.dst(), th.dst_port(), iph.src(), th.src_port());
+    if (!sk) sk = lookup_listener(iph.dst(), th.dst_port());
+    if (!sk) {
+        // No socket: a RST (tcp_v4_send_reset), never in reply to a RST.
+        send_reset(*pkt, th);
+        return drop(DropReason::no_socket);
+    }
+    std::unique_lock l(sk->slock);
+    if (sk->owned) {
+        // The owner processes it at release_sock; bounded like sk_add_backlog.
+        const std::size_t limit = sk->rcvq.capacity() + sk->sndq.capacity();
+        if (sk->backlog_bytes + pkt->capacity() > limit) {
+            stats_.ext.inc(TcpExtMib::TCPBacklogDrop);
+            l.unlock();
+            return drop(DropReason::socket_backlog);
+        }
+        sk->backlog_bytes += pkt->capacity();
+        sk->backlog_q.push_back(std::move(pkt));
+        return;
+    }
+    do_rcv(*sk, std::move(pkt));
+}
+
+void Tcp::do_rcv(TcpSock& sk, PacketPtr pkt) {
+    const wire::TcpView th(pkt->bytes());
+    const wire::TcpOptions opts = th.options();
+    if (sk.state == TcpState::listen) return rcv_listen(sk, std::move(pkt), th, opts);
+    rcv_state_process(sk, std::move(pkt), th, opts);
+}
+
+std::uint16_t Tcp::route_mss(Ipv4Address raddr) {
+    Route rt;
+    if (stack_.ip().route_output(raddr, {}, nullptr, rt)) return 536;
+    // ipv4_default_advmss: the route's MTU less 40 bytes of headers, at most 65535 - 40.
+    const std::uint32_t mtu = std::min<std::uint32_t>(rt.dev->mtu(), 65535);
+    return static_cast<std::uint16_t>(mtu - 40);
+}
+
+std::uint32_t Tcp::isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport) {
+    // RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock
+    // (secure_tcp_seq: the clock in ns >> 6, ~64 ns; the RFC's 4 µs is a minimum rate).
+    const auto f = static_cast<std::uint32_t>(
+        siphash_4u32(laddr.value, raddr.value, std::uint32_t{lport} << 16 | rport, 0, isn_key_));
+    const auto m = static_cast<std::uint32_t>(MonotonicClock::instance().now_ns() >> 6);
+    return f + m;
+}
+
+// ---- passive open ----
+
+namespace {
+constexpr std::uint16_t kCookieMss[] = {536, 1300, 1440, 1460};  // msstab (syncookies.c)
+constexpr std::uint32_t kCookieBits = 24;
+constexpr std::uint32_t kCookieMask = (1u << kCookieBits) - 1;
+}  // namespace
+
+std::uint32_t Tcp::cookie(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport,
+                          std::uint32_t seq, std::uint32_t minute, std::uint32_t mssind) {
+    // secure_tcp_syn_cookie: H1 + their ISN + (minute << 24) + ((H2(minute) + data) & mask)
+    const std::uint32_t ports = std::uint32_t{lport} << 16 | rport;
+    const auto h1 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, 0, cookie_key_));
+    const auto h2 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, minute, cookie_key_) >> 32);
+    return h1 + seq + (minute << kCookieBits) + ((h2 + mssind) & kCookieMask);
+}
+
+std::optional<std::uint16_t> Tcp::cookie_check(const wire::TcpView& th, Ipv4Address laddr, Ipv4Address raddr) {
+    const std::uint32_t their_isn = th.seq() - 1, cookie_val = th.ack() - 1;
+    const std::uint32_t ports = std::uint32_t{th.dst_port()} << 16 | th.src_port();
+    const auto h1 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, 0, cookie_key_));
+    const std::uint32_t diff = cookie_val - h1 - their_isn;
+    const std::uint32_t minute = diff >> kCookieBits;
+    const auto now_minute = static_cast<std::uint32_t>(stack_.clock().now_ns() / (60 * kNsPerSec));
+    if (((now_minute - minute) & (0xffffffffu >> kCookieBits)) > 2) return std::nullopt;  // MAX_SYNCOOKIE_AGE
+    const auto h2 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, minute, cookie_key_) >> 32);
+    const std::uint32_t mssind = (diff - h2) & kCookieMask;
+    if (mssind >= std::size(kCookieMss)) return std::nullopt;
+    return kCookieMss[mssind];
+}
+
+std::shared_ptr<TcpSock> Tcp::make_child(TcpSock& listener, Ipv4Address laddr, Ipv4Address raddr,
+                                         const wire::TcpView& th, const wire::TcpOptions& opts) {
+    auto child = create();
+    child->laddr = laddr;
+    child->raddr = raddr;
+    child->lport = th.dst_port();
+    child->rport = th.src_port();
+    child->nodelay = listener.nodelay;
+    child->parent = listener.weak_from_this();
+    child->irs = th.seq();
+    child->rcv_nxt = th.seq() + 1;
+    child->rcv_wup = child->rcv_nxt;
+    child->snd_wnd = th.window();  // a SYN's window is never scaled (RFC 7323 2.2)
+    child->snd_wl1 = th.seq();
+    child->peer_mss = opts.mss.value_or(536);
+    child->wscale_ok = opts.wscale.has_value() && config().tcp_window_scaling;
+    child->snd_wscale = child->wscale_ok ? *opts.wscale : 0;
+    child->rcv_wscale = child->wscale_ok ? 7 : 0;
+    child->ts_ok = opts.timestamp.has_value() && config().tcp_timestamps;
+    if (child->ts_ok) child->ts_recent = opts.timestamp->first;
+    return child;
+}
+
+void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, const wire::TcpOptions& opts) {
+    const wire::Ipv4View iph(pkt->network_bytes());
+    auto drop = [&](DropReason r) { stack_.net_rx().drops().kfree_skb_reason(std::move(pkt), r); };
+    const std::uint8_t flags = th.flags();
+    if (flags & wire::kTcpRst) return drop(DropReason::not_specified);
+    if (flags & wire::kTcpAck) {
+        // A bare ACK may complete a SYN-cookie handshake (cookie_v4_check).
+        if (config().tcp_syncookies && !(flags & wire::kTcpSyn)) {
+            if (auto mss = cookie_check(th, iph.dst(), iph.src())) {
+                stats_.ext.inc(TcpExtMib::SyncookiesRecv);
+                auto child = make_child(listener, iph.dst(), iph.src(), th, wire::TcpOptions{});
+                child->peer_mss = *mss;
+                child->iss = th.ack() - 1;
+                child->snd_una = child->snd_nxt = th.ack();
+                child->irs = th.seq() - 1;
+                child->rcv_nxt = child->rcv_wup = th.seq();
+                child->wscale_ok = child->ts_ok = false;  // the cookie kept no options
+                child->snd_wscale = child->rcv_wscale = 0;
+                child->snd_wnd = th.window();
+                child->mss = std::min<std::uint16_t>(*mss, route_mss(iph.src()));
+                child->cwnd = 10u * child->mss;
+                child->state = TcpState::syn_recv;
+                hash(*child);
+                listener.syn_queue.fetch_add(1);
+                std::lock_guard g(child->slock);
+                rcv_state_process(*child, std::move(pkt), th, opts);
+                return;
+            }
+            stats_.ext.inc(TcpExtMib::SyncookiesFailed);
+        }
+        send_reset(*pkt, th);  // RFC 9293 3.10.7.2: <SEQ=SEG.ACK><CTL=RST>
+        return drop(DropReason::no_socket);
+    }
+    if (!(flags & wire::kTcpSyn)) return drop(DropReason::not_specified);
+
+    // A SYN. The accept queue full: drop it (tcp_conn_request, ListenOverflows + ListenDrops).
+    {
+        std::lock_guard g(listener.accept_mu);
+        if (static_cast<int>(listener.accept_queue.size()) >= listener.backlog + 1) {
+            stats_.ext.inc(TcpExtMib::ListenOverflows);
+            stats_.ext.inc(TcpExtMib::ListenDrops);
+            return drop(DropReason::not_specified);
+        }
+    }
+    const bool syn_queue_full = listener.syn_queue.load() >= std::min(listener.backlog + 1, config().tcp_max_syn_backlog);
+    if (syn_queue_full) {
+        if (!config().tcp_syncookies) {
+            stats_.ext.inc(TcpExtMib::ListenDrops);
+            return drop(DropReason::not_specified);
+        }
+        // SYN flood: answer statelessly with a cookie as our ISN (RFC 4987 3.6).
+        stats_.ext.inc(TcpExtMib::SyncookiesSent);
+        const std::uint16_t their_mss = opts.mss.value_or(536);
+        std::uint32_t mssind = 0;
+        for (std::uint32_t i = 0; i < std::size(kCookieMss); ++i)
+            if (kCookieMss[i] <= their_mss) mssind = i;
+        const auto minute = static_cast<std::uint32_t>(stack_.clock().now_ns() / (60 * kNsPerSec));
+        TcpSock tmp(*this, 0, 0);
+        tmp.laddr = iph.dst();
+        tmp.raddr = iph.src();
+        tmp.lport = th.dst_port();
+        tmp.rport = th.src_port();
+        tmp.iss = cookie(iph.dst(), th.dst_port(), iph.src(), th.src_port(), th.seq(), minute, mssind);
+        tmp.snd_nxt = tmp.iss;
+        tmp.rcv_nxt = th.seq() + 1;
+        tmp.state = TcpState::syn_recv;
+        tmp.peer_mss = their_mss;
+        send_synack(tmp);
+        return;  // consumed
+    }
+    auto child = make_child(listener, iph.dst(), iph.src(), th, opts);
+    child->iss = isn(child->laddr, child->lport, child->raddr, child->rport);
+    child->snd_una = child->iss;
+    child->snd_nxt = child->iss;
+    child->state = TcpState::syn_recv;
+    child->mss = std::min<std::uint16_t>(child->peer_mss, route_mss(child->raddr));
+    if (child->ts_ok) child->mss = static_cast<std::uint16_t>(child->mss - 12);
+    child->cwnd = 10u * child->mss;  // RFC 6928 IW10, as Linux
+    listener.syn_queue.fetch_add(1);
+    hash(*child);
+    std::lock_guard g(child->slock);
+    send_synack(*child);
+    arm_rexmit(*child);
+}
+
+// The third ACK arrived for a passive open: the child joins its listener's accept queue.
+void Tcp::child_established(TcpSock& child) {
+    auto listener = child.parent.lock();
+    if (!listener) return abort(child, std::errc::connection_reset);
+    listener->syn_queue.fetch_sub(1);
+    stats_.tcp.inc(TcpMib::PassiveOpens);
+    {
+        std::lock_guard g(listener->accept_mu);
+        listener->accept_queue.push_back(child.shared_from_this());
+    }
+    child.parent.reset();
+    listener->wake();
+}
+
+// ---- user operations (the socket is owned by the caller) ----
+
+std::error_code Tcp::connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port) {
+    if (sk.state == TcpState::listen) return std::make_error_code(std::errc::invalid_argument);
+    if (sk.state != TcpState::close) return std::make_error_code(std::errc::already_connected);
+    if (port == 0) return std::make_error_code(std::errc::connection_refused);
+    Route rt;
+    const Ipv4Address src = sk.binding.bound ? sk.binding.addr : Ipv4Address{};
+    if (std::error_code ec = stack_.ip().route_output(addr, src, nullptr, rt)) return ec;
+    if (rt.type == RouteType::broadcast) return std::make_error_code(std::errc::network_unreachable);
+    sk.laddr = rt.src;
+    sk.raddr = rt.dst;
+    sk.rport = port;
+    if (!sk.binding.bound) {
+        auto free = [&](std::uint16_t p) { return !lookup_established(sk.laddr, p, sk.raddr, port); };
+        if (std::error_code ec = ports_.bind_connect(sk.binding, sk.laddr, sk.raddr, port, free)) return ec;
+    } else if (lookup_established(sk.laddr, sk.binding.port, sk.raddr, port)) {
+        return std::make_error_code(std::errc::address_not_available);
+    }
+    sk.lport = sk.binding.port;
+    sk.iss = isn(sk.laddr, sk.lport, sk.raddr, sk.rport);
+    sk.snd_una = sk.iss;
+    sk.snd_nxt = sk.iss;
+    sk.rcv_wscale = config().tcp_window_scaling ? 7 : 0;
+    set_state(sk, TcpState::syn_sent);
+    sk.mss = route_mss(sk.raddr);
+    hash(sk);
+    stats_.tcp.inc(TcpMib::ActiveOpens);
+    send_syn(sk);
+    arm_rexmit(sk);
+    return {};
+}
+
+std::error_code Tcp::listen(TcpSock& sk, int backlog) {
+    if (sk.state != TcpState::close && sk.state != TcpState::listen)
+        return std::make_error_code(std::errc::invalid_argument);
+    // listen(fd, n) holds min(n, somaxconn) (__sys_listen).
+    sk.backlog = std::clamp(backlog, 0, config().somaxconn);
+    if (sk.state == TcpState::listen) return {};
+    if (!sk.binding.bound)
+        if (std::error_code ec = ports_.bind(sk.binding, Ipv4Address{}, 0)) return ec;
+    if (std::error_code ec = ports_.start_listening(sk.binding)) return ec;
+    sk.laddr = sk.binding.addr;
+    sk.lport = sk.binding.port;
+    sk.state = TcpState::listen;
+    std::lock_guard lock(tables_mu_);
+    listeners_[std::uint64_t{sk.laddr.value} << 16 | sk.lport] = sk.shared_from_this();
+    return {};
+}
+
+std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data) {
+    const std::size_t n = sk.sndq.push(data);
+    if (n) push_pending(sk);
+    return n;
+}
+
+std::size_t Tcp::recvmsg(TcpSock& sk, std::span<std::uint8_t> out) {
+    const std::size_t n = std::min(out.size(), sk.rcvq.size());
+    if (n == 0) return 0;
+    sk.rcvq.copy_out(0, out.first(n));
+    sk.rcvq.pop(n);
+    // __tcp_cleanup_rbuf: when reading doubled the window the peer knows of, tell it now
+    // rather than with the next data's ACK (a sender stalled on a small window waits for this).
+    const std::uint32_t known = receive_window(sk);
+    const auto room = static_cast<std::uint32_t>(sk.rcvq.free());
+    if (room >= 2 * known && room - known >= sk.mss) send_ack(sk);
+    return n;
+}
+
+void Tcp::shutdown_wr(TcpSock& sk) {
+    if (sk.fin_queued) return;
+    switch (sk.state) {
+        case TcpState::established: set_state(sk, TcpState::fin_wait1); break;
+        case TcpState::close_wait: set_state(sk, TcpState::last_ack); break;
+        case TcpState::syn_sent:
+        case TcpState::close:
+        case TcpState::listen: return;
+        default: break;
+    }
+    sk.fin_queued = true;
+    push_pending(sk);
+}
+
+void Tcp::close(TcpSock& sk) {
+    sk.orphan = true;
+    sk.shut_rd = true;
+    switch (sk.state) {
+        case TcpState::listen: {
+            unhash(sk);
+            ports_.unbind(sk.binding);
+            sk.state = TcpState::close;
+            std::deque<std::shared_ptr<TcpSock>> pending;
+            {
+                std::lock_guard g(sk.accept_mu);
+                pending.swap(sk.accept_queue);
+            }
+            for (auto& child : pending) {  // inet_csk_listen_stop: unaccepted children are reset
+                child->lock();
+                abort(*child, std::errc::connection_reset);
+                child->release();
+            }
+            return;
+        }
+        case TcpState::syn_sent:
+        case TcpState::close: done(sk); return;
+        default: break;
+    }
+    // Unread data at close means the application lost it: RST, not FIN (RFC 2525 2.17).
+    if (sk.rcvq.size() > 0) {
+        stats_.ext.inc(TcpExtMib::TCPAbortOnClose);
+        return abort(sk, std::errc::connection_reset);
+    }
+    shutdown_wr(sk);
+}
+
+void Tcp::abort(TcpSock& sk, std::errc reason) {
+    const bool synchronized = sk.state != TcpState::close && sk.state != TcpState::listen &&
+                              sk.state != TcpState::syn_sent && sk.state != TcpState::time_wait;
+    if (synchronized) {
+        transmit(sk, sk.snd_nxt, wire::kTcpRst | wire::kTcpAck, 0, 0, false);
+        stats_.tcp.inc(TcpMib::OutRsts);
+    }
+    if (sk.state == TcpState::established || sk.state == TcpState::close_wait)
+        stats_.tcp.inc(TcpMib::EstabResets);
+    sk.err = std::make_error_code(reason);
+    done(sk);
+}
+
+// tcp_done: the connection is over; the socket leaves the tables.
+void Tcp::done(TcpSock& sk) {
+    if (sk.state == TcpState::syn_recv)
+        if (auto listener = sk.parent.lock()) listener->syn_queue.fetch_sub(1);
+    set_state(sk, TcpState::close);
+    sk.rexmit_timer.cancel();
+    sk.delack_timer.cancel();
+    sk.keepalive_timer.cancel();
+    sk.shut_rd = true;
+    unhash(sk);
+}
+
+}  // namespace vlo
+
+namespace vlo {
+
+// tcp_v4_err: an ICMP error about one of our segments. Only a segment we have in flight counts
+// (RFC 5927 4.1: the quoted sequence number must lie in [SND.UNA, SND.NXT)). A hard error ends a
+// connection still being set up; an established one only remembers it (sk_err_soft), as a
+// router's complaint is no proof the path is gone (RFC 1122 4.2.3.9).
+void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wire::Ipv4View& inner,
+              std::span<const std::uint8_t> transport) {
+    (void)info;
+    const std::uint16_t sport = wire::load16(&transport[0]), dport = wire::load16(&transport[2]);
+    const std::uint32_t seq = wire::load32(&transport[4]);
+    auto sk = lookup_established(inner.src(), sport, inner.dst(), dport);
+    if (!sk) return;
+    std::unique_lock l(sk->slock);
+    if (sk->owned) return;  // the kernel counts LockDroppedIcmps and moves on
+    if (!seq_in(seq, sk->snd_una, sk->snd_nxt)) return;
+    std::errc e;
+    if (type == wire::kIcmpDestUnreach) {
+        switch (code) {  // icmp_err_convert
+            case wire::kIcmpNetUnreach: e = std::errc::network_unreachable; break;
+            case wire::kIcmpHostUnreach: e = std::errc::host_unreachable; break;
+            case wire::kIcmpProtUnreach: e = std::errc::protocol_not_supported; break;
+            case wire::kIcmpPortUnreach: e = std::errc::connection_refused; break;
+            case wire::kIcmpFragNeeded: return;  // PMTU discovery: not modelled
+            default: e = std::errc::host_unreachable; break;
+        }
+    } else if (type == wire::kIcmpTimeExceeded) {
+        e = std::errc::host_unreachable;
+    } else {
+        return;
+    }
+    if (sk->state == TcpState::syn_sent || sk->state == TcpState::syn_recv) {
+        if (sk->state == TcpState::syn_sent) stats_.tcp.inc(TcpMib::AttemptFails);
+        sk->err = std::make_error_code(e);
+        done(*sk);
+    } else {
+        sk->soft_err = std::make_error_code(e);
+    }
+}
+
+}  // namespace vlo
