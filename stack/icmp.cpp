@@ -125,7 +125,7 @@ void Icmp::push_reply(const IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std
         stack_.snmp().icmp.inc(IcmpMib::OutErrors);
         return;
     }
-    PacketPtr out = PacketPool::instance().alloc(msg.buffer_len() + wire::kIpv4MaxHeader);
+    PacketPtr out = PacketPool::instance().alloc(msg.buffer_len());  // the IP header goes in the headroom
     if (!out) return;
     msg.emit({out->put(msg.buffer_len()), msg.buffer_len()});
     Snmp& snmp = stack_.snmp();

@@ -18,17 +18,16 @@ std::uint32_t mix(std::uint32_t h) {
 PortTable::PortTable(Kind kind, std::uint16_t low, std::uint16_t high)
     : kind_(kind), low_(low), high_(high), secret_(std::random_device{}()), perturb_(256) {}
 
-bool PortTable::conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port, bool listening) const {
+bool PortTable::conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port) const {
     auto it = ports_.find(port);
     if (it == ports_.end()) return false;
     for (const PortBinding* other : it->second) {
         if (other == &b) continue;
         const bool overlap = addr.is_unspecified() || other->addr.is_unspecified() || addr == other->addr;
         if (!overlap) continue;
-        if (b.reuseaddr && other->reuseaddr) {
-            if (kind_ == Kind::udp) continue;                    // UDP shares freely with SO_REUSEADDR
-            if (!listening && !other->listening) continue;       // TCP: never two listeners
-        }
+        // SO_REUSEADDR on both: UDP shares; TCP shares unless the other one listens
+        // (inet_csk_bind_conflict: sk2->sk_state != TCP_LISTEN).
+        if (b.reuseaddr && other->reuseaddr && (kind_ == Kind::udp || !other->listening)) continue;
         return true;
     }
     return false;
@@ -46,7 +45,7 @@ std::error_code PortTable::bind(PortBinding& b, Ipv4Address addr, std::uint16_t 
     if (b.bound) return std::make_error_code(std::errc::invalid_argument);
     b.by_connect = false;
     if (port != 0) {
-        if (conflicts(b, addr, port, b.listening)) return std::make_error_code(std::errc::address_in_use);
+        if (conflicts(b, addr, port)) return std::make_error_code(std::errc::address_in_use);
         insert(b, addr, port);
         return {};
     }
@@ -90,7 +89,7 @@ std::error_code PortTable::bind_connect(PortBinding& b, Ipv4Address laddr, Ipv4A
 
 std::error_code PortTable::start_listening(PortBinding& b) {
     std::lock_guard lock(mu_);
-    if (conflicts(b, b.addr, b.port, true)) return std::make_error_code(std::errc::address_in_use);
+    if (conflicts(b, b.addr, b.port)) return std::make_error_code(std::errc::address_in_use);
     b.listening = true;
     return {};
 }

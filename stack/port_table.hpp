@@ -2,7 +2,7 @@
 // inet_csk_bind_conflict, udp_lib_get_port):
 //  - the same port may be bound on different specific addresses (127.0.0.1:80 and 127.0.0.2:80);
 //  - a wildcard (0.0.0.0) binding conflicts with every binding of the port, and vice versa;
-//  - SO_REUSEADDR on both sides lifts the conflict, for TCP only while neither is listening;
+//  - SO_REUSEADDR on both sides lifts the conflict, for TCP unless the other one listens;
 //  - port 0 picks an ephemeral port from ip_local_port_range (32768-60999).
 #pragma once
 
@@ -48,7 +48,7 @@ public:
     std::uint16_t high() const { return high_; }
 
 private:
-    bool conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port, bool listening) const;
+    bool conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port) const;
     void insert(PortBinding& b, Ipv4Address addr, std::uint16_t port);
 
     const Kind kind_;

@@ -23,6 +23,8 @@ const char* tcp_state_name(TcpState s) {
 
 std::size_t ByteRing::push(std::span<const std::uint8_t> in) {
     const std::size_t n = std::min(in.size(), free());
+    if (n == 0) return 0;
+    if (buf_.empty()) buf_.resize(capacity_);
     const std::size_t cap = buf_.size();
     std::size_t tail = (head_ + size_) % (cap ? cap : 1);
     const std::size_t first = std::min(n, cap - tail);
@@ -103,6 +105,7 @@ void TcpSock::wake() {
     {
         std::lock_guard l(wait_mu);
         wake_seq.fetch_add(1, std::memory_order_relaxed);
+        if (on_wake) on_wake();
     }
     wait_cv.notify_all();
 }
@@ -327,12 +330,14 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
                 auto child = make_child(listener, iph.dst(), iph.src(), th, wire::TcpOptions{});
                 child->peer_mss = *mss;
                 child->iss = th.ack() - 1;
-                child->snd_una = child->snd_nxt = th.ack();
+                child->snd_una = child->iss;  // the ACK in hand acknowledges our (cookie) SYN
+                child->snd_nxt = th.ack();
                 child->irs = th.seq() - 1;
                 child->rcv_nxt = child->rcv_wup = th.seq();
                 child->wscale_ok = child->ts_ok = false;  // the cookie kept no options
                 child->snd_wscale = child->rcv_wscale = 0;
                 child->snd_wnd = th.window();
+                child->rcv_wnd = static_cast<std::uint32_t>(std::min<std::size_t>(child->rcvq.free(), 65535));
                 child->mss = std::min<std::uint16_t>(*mss, route_mss(iph.src()));
                 child->cwnd = 10u * child->mss;
                 child->state = TcpState::syn_recv;
@@ -371,7 +376,7 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
         for (std::uint32_t i = 0; i < std::size(kCookieMss); ++i)
             if (kCookieMss[i] <= their_mss) mssind = i;
         const auto minute = static_cast<std::uint32_t>(stack_.clock().now_ns() / (60 * kNsPerSec));
-        TcpSock tmp(*this, 0, 0);
+        TcpSock tmp(*this, 0, config().tcp_rmem);  // the window it offers; no memory is taken
         tmp.laddr = iph.dst();
         tmp.raddr = iph.src();
         tmp.lport = th.dst_port();
@@ -535,8 +540,6 @@ void Tcp::abort(TcpSock& sk, std::errc reason) {
         transmit(sk, sk.snd_nxt, wire::kTcpRst | wire::kTcpAck, 0, 0, false);
         stats_.tcp.inc(TcpMib::OutRsts);
     }
-    if (sk.state == TcpState::established || sk.state == TcpState::close_wait)
-        stats_.tcp.inc(TcpMib::EstabResets);
     sk.err = std::make_error_code(reason);
     done(sk);
 }

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,18 +45,20 @@ enum class TcpState : std::uint8_t {
 };
 const char* tcp_state_name(TcpState s);
 
-// A byte ring with a fixed capacity: the send queue (from snd_una) and the receive queue.
+// A byte ring with a fixed capacity: the send queue (from snd_una) and the receive queue. The
+// memory is taken at the first write, so listeners and idle sockets cost none.
 class ByteRing {
 public:
-    explicit ByteRing(std::size_t capacity = 0) : buf_(capacity) {}
+    explicit ByteRing(std::size_t capacity = 0) : capacity_(capacity) {}
     std::size_t size() const { return size_; }
-    std::size_t capacity() const { return buf_.size(); }
-    std::size_t free() const { return buf_.size() - size_; }
+    std::size_t capacity() const { return capacity_; }
+    std::size_t free() const { return capacity_ - size_; }
     std::size_t push(std::span<const std::uint8_t> in);       // appends what fits
     void copy_out(std::size_t offset, std::span<std::uint8_t> out) const;  // peek
     void pop(std::size_t n);                                   // drops from the front
 
 private:
+    std::size_t capacity_;
     std::vector<std::uint8_t> buf_;
     std::size_t head_ = 0;
     std::size_t size_ = 0;
@@ -144,6 +147,9 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::mutex wait_mu;
     std::condition_variable wait_cv;
     std::atomic<std::uint32_t> wake_seq{0};
+    // Called on every wake (data, space, state change) from whatever thread caused it, with
+    // the socket lock possibly held: it must only hand off (e.g. post to an event loop).
+    std::function<void()> on_wake;  // guarded by wait_mu
 
     Timer rexmit_timer;     // retransmission, SYN, persist
     Timer delack_timer;

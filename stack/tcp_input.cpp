@@ -15,6 +15,8 @@ using wire::TcpView;
 void Tcp::set_state(TcpSock& sk, TcpState next) {
     const auto counted = [](TcpState s) { return s == TcpState::established || s == TcpState::close_wait; };
     if (counted(sk.state) && !counted(next)) stats_.tcp.dec(TcpMib::CurrEstab);
+    // tcp_set_state: a direct step from ESTABLISHED or CLOSE_WAIT to CLOSED is a reset.
+    if (counted(sk.state) && next == TcpState::close) stats_.tcp.inc(TcpMib::EstabResets);
     if (!counted(sk.state) && counted(next)) stats_.tcp.inc(TcpMib::CurrEstab);
     sk.state = next;
     sk.wake();  // sk_state_change
@@ -95,7 +97,6 @@ void Tcp::reset_received(TcpSock& sk) {
         case TcpState::time_wait: break;  // RFC 1337: Linux lets a RST kill TIME_WAIT
         default: sk.err = std::make_error_code(std::errc::connection_reset); break;
     }
-    if (sk.state == TcpState::established || sk.state == TcpState::close_wait) stats_.tcp.inc(TcpMib::EstabResets);
     done(sk);
 }
 

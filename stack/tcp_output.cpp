@@ -82,7 +82,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
         r.options.timestamp = std::pair{ms_clock(now), sk.ts_recent};
     }
     const std::size_t hlen = r.header_len();
-    PacketPtr pkt = PacketPool::instance().alloc(hlen + payload_len + wire::kIpv4MaxHeader);
+    // The headers go into the headroom (Packet::kHeadroom covers IP and TCP with options).
+    PacketPtr pkt = PacketPool::instance().alloc(payload_len);
     if (!pkt) return;
     if (payload_len) sk.sndq.copy_out(payload_off, {pkt->put(payload_len), payload_len});
     r.emit({pkt->push(hlen), hlen});
@@ -144,8 +145,8 @@ void Tcp::send_reset(const Packet& pkt, const wire::TcpView& th) {
         r.ack = th.seq() + len;
         r.flags = wire::kTcpRst | wire::kTcpAck;
     }
-    PacketPtr out = PacketPool::instance().alloc(wire::kTcpMinHeader + wire::kIpv4MaxHeader);
-    r.emit({out->put(wire::kTcpMinHeader), wire::kTcpMinHeader});
+    PacketPtr out = PacketPool::instance().alloc(0);
+    r.emit({out->push(wire::kTcpMinHeader), wire::kTcpMinHeader});
     set_checksum(*out, *rt.dev, rt.src, rt.dst, wire::kIpProtoTcp);
     stats_.tcp.inc(TcpMib::OutSegs);
     stats_.tcp.inc(TcpMib::OutRsts);

@@ -135,6 +135,27 @@ std::error_code TcpSocket::connect(SockAddr remote, std::optional<Nanos> timeout
     return {};
 }
 
+std::error_code TcpSocket::connect_start(SockAddr remote) {
+    Owned o(*sk_);
+    if (std::error_code ec = stack_.tcp().connect(*sk_, remote.addr, remote.port)) return ec;
+    if (sk_->state == TcpState::established) return {};
+    if (sk_->state == TcpState::close) {
+        std::error_code ec = take_error();
+        return ec ? ec : make(std::errc::connection_refused);
+    }
+    return make(std::errc::operation_in_progress);
+}
+
+std::error_code TcpSocket::so_error() {
+    Owned o(*sk_);
+    return take_error();
+}
+
+void TcpSocket::set_wake_callback(std::function<void()> fn) {
+    std::lock_guard l(sk_->wait_mu);
+    sk_->on_wake = std::move(fn);
+}
+
 std::error_code TcpSocket::try_send(std::span<const std::uint8_t> data, std::size_t& sent) {
     Owned o(*sk_);
     sent = 0;
@@ -222,6 +243,7 @@ std::error_code TcpSocket::shutdown(Shutdown how) {
 std::error_code TcpSocket::close() {
     if (closed_ || !sk_) return {};
     closed_ = true;
+    set_wake_callback(nullptr);
     Owned o(*sk_);
     stack_.tcp().close(*sk_);
     return {};

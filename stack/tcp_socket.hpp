@@ -42,6 +42,13 @@ public:
     std::error_code close();
 
     // Non-blocking forms (EAGAIN when they would block), for event loops such as the Asio adapter.
+    // connect_start sends the SYN and returns std::errc::operation_in_progress (EINPROGRESS);
+    // so_error then tells how it ended (getsockopt SO_ERROR: the pending error, once).
+    std::error_code connect_start(SockAddr remote);
+    std::error_code so_error();
+    // Calls fn (from any thread) whenever the socket may have become readable, writable or
+    // changed state. fn must not call back into the socket; it should post to an event loop.
+    void set_wake_callback(std::function<void()> fn);
     std::error_code try_send(std::span<const std::uint8_t> data, std::size_t& sent);
     std::error_code try_recv(std::span<std::uint8_t> out, std::size_t& received);
     std::unique_ptr<TcpSocket> try_accept(std::error_code& ec);
