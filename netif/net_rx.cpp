@@ -104,6 +104,10 @@ void NetRx::do_softirq(Softnet& sd) {
 int NetRx::run_net_rx(Softnet& sd, RxContext ctx) {
     if (held_.load(std::memory_order_relaxed) && ctx != RxContext::direct) return -1;
     if (sd.running.exchange(true)) return -1;
+    if (held_.load() && ctx != RxContext::direct) {  // held meanwhile: hold() waits for us
+        sd.running.store(false);
+        return -1;
+    }
     BhState& bh = this_bh();
     const bool was_in_softirq = bh.in_softirq;
     bh.in_softirq = true;
@@ -228,7 +232,12 @@ void NetRx::busy_poll_end() {
 
 void NetRx::hold(bool held) {
     held_.store(held);
-    if (held) return;
+    if (held) {
+        // A round already under way finishes first: after this, nothing is delivered.
+        for (auto& sd : softnet_)
+            while (sd->running.load()) std::this_thread::yield();
+        return;
+    }
     for (auto& sd : softnet_)
         if (!sd->queue->empty()) {
             sd->pending.store(1);

@@ -75,8 +75,9 @@ public:
     bool busy_poll_once();
     void busy_poll_end();
 
-    // Tests: hold NET_RX back (as napi_disable) so queues fill; poll runs one net_rx_action on
-    // `cpu` regardless and returns how many packets it processed.
+    // Hold NET_RX back (as napi_disable): queues fill, and once hold(true) returns no round is
+    // running (a stack being torn down relies on it). poll runs one net_rx_action on `cpu`
+    // regardless and returns how many packets it processed (tests).
     void hold(bool held);
     int poll(unsigned cpu);
 

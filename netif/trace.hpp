@@ -53,6 +53,7 @@ enum class DropReason : std::uint8_t {
     icmp_type,           // ICMP type we do not answer
     no_socket,           // nobody to deliver to
     tcp_csum,            // bad TCP checksum
+    udp_csum,            // bad UDP checksum
     socket_backlog,      // the owner's socket backlog is full (sk_add_backlog)
     socket_rcvbuff,      // receive queue full
     no_route,            // no route on output

@@ -76,9 +76,9 @@ private:
     PingTable ping_table_;
     PortTable udp_ports_;
     Udp udp_;
-    // Last, so it is destroyed first: its ksoftirqd threads stop before anything they call.
+    // Torn down by ~Stack in this order: NET_RX held, the timer thread stopped, TCP's sockets
+    // freed (their timers need the service), then the service, then the receive core.
     std::unique_ptr<NetRx> net_rx_;
-    // After the receive core (they use it), before TCP in destruction order: sockets hold timers.
     std::unique_ptr<TimerService> timers_;
     std::unique_ptr<Tcp> tcp_;
 };

@@ -123,7 +123,7 @@ SipKey random_key() {
 
 Tcp::Tcp(Stack& stack)
     : stack_(stack),
-      ports_(PortTable::Kind::tcp),
+      ports_(PortTable::Kind::tcp, stack.config().ip_local_port_range.low, stack.config().ip_local_port_range.high),
       isn_key_(random_key()),
       cookie_key_(random_key()) {}
 

@@ -291,7 +291,11 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts) {
             if (fin_acked) time_wait(sk);
             return false;
         case TcpState::last_ack:
-            if (fin_acked) done(sk);
+            if (fin_acked) {
+                done(sk);
+                return false;
+            }
+            push_pending(sk);  // data queued before the FIN may still be waiting for window
             return false;
         case TcpState::time_wait:
             send_ack(sk);

@@ -4,8 +4,9 @@ namespace vlo {
 
 Timer::~Timer() {
     std::unique_lock lock(service_.mu_);
-    armed_ = false;
-    ++gen_;
+    slot_->timer = nullptr;
+    slot_->armed = false;
+    ++slot_->gen;
     // A callback of ours running on another thread must finish before we go away.
     service_.idle_.wait(lock, [&] {
         return service_.running_ != this || service_.running_thread_ == std::this_thread::get_id();
@@ -14,30 +15,31 @@ Timer::~Timer() {
 
 void Timer::arm(Nanos expires) {
     std::lock_guard lock(service_.mu_);
-    expires_ = expires;
+    Slot& s = *slot_;
+    s.expires = expires;
     // Pushed back (the common case: a retransmission timer on every ACK): keep the earlier heap
-    // entry, which re-queues itself at expires_ when it comes up.
-    if (armed_ && queued_at_ <= expires) return;
-    armed_ = true;
-    queued_at_ = expires;
-    service_.heap_.push({expires, ++gen_, this});
+    // entry, which re-queues itself at `expires` when it comes up.
+    if (s.armed && s.queued_at <= expires) return;
+    s.armed = true;
+    s.queued_at = expires;
+    service_.heap_.push({expires, ++s.gen, slot_});
     service_.changed_.notify_one();
 }
 
 void Timer::cancel() {
     std::lock_guard lock(service_.mu_);
-    armed_ = false;
-    ++gen_;
+    slot_->armed = false;
+    ++slot_->gen;
 }
 
 bool Timer::pending() const {
     std::lock_guard lock(service_.mu_);
-    return armed_;
+    return slot_->armed;
 }
 
 Nanos Timer::expires() const {
     std::lock_guard lock(service_.mu_);
-    return expires_;
+    return slot_->expires;
 }
 
 TimerService::TimerService(const Clock& clock, NetRx& rx) : clock_(clock), rx_(rx) {
@@ -62,19 +64,21 @@ void TimerService::run_due() {
         if (heap_.empty() || heap_.top().expires > clock_.now_ns()) return;
         const Entry e = heap_.top();
         heap_.pop();
-        if (e.gen != e.timer->gen_ || !e.timer->armed_) continue;  // cancelled or re-armed
-        if (e.timer->expires_ > e.expires) {  // pushed back since it was queued
-            e.timer->queued_at_ = e.timer->expires_;
-            heap_.push({e.timer->expires_, e.gen, e.timer});
+        Timer::Slot& s = *e.slot;
+        if (!s.timer || e.gen != s.gen || !s.armed) continue;  // gone, cancelled or re-armed
+        if (s.expires > e.expires) {  // pushed back since it was queued
+            s.queued_at = s.expires;
+            heap_.push({s.expires, e.gen, e.slot});
             continue;
         }
-        e.timer->armed_ = false;
-        running_ = e.timer;
+        s.armed = false;
+        Timer* timer = s.timer;
+        running_ = timer;
         running_thread_ = std::this_thread::get_id();
         lock.unlock();
         {
             BhDisabled bh(rx_);  // TIMER_SOFTIRQ context
-            e.timer->fn_();
+            timer->fn_();
         }
         lock.lock();
         running_ = nullptr;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -21,7 +22,8 @@ class TimerService;
 // A timer embedded in its owner. The callback is set once; arming and cancelling are cheap.
 class Timer {
 public:
-    Timer(TimerService& service, std::function<void()> fn) : service_(service), fn_(std::move(fn)) {}
+    Timer(TimerService& service, std::function<void()> fn)
+        : service_(service), fn_(std::move(fn)), slot_(std::make_shared<Slot>(Slot{this})) {}
     ~Timer();  // cancels and waits for a running callback
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
@@ -33,12 +35,18 @@ public:
 
 private:
     friend class TimerService;
+    // What the heap refers to: it outlives the Timer, so a stale heap entry never touches freed
+    // memory. All fields guarded by the service's mutex.
+    struct Slot {
+        Timer* timer;            // null once the Timer is gone
+        std::uint64_t gen = 0;   // bumps on arm/cancel: older heap entries are stale
+        bool armed = false;
+        Nanos expires = 0;
+        Nanos queued_at = 0;     // expiry of our live heap entry: later deadlines are deferred
+    };
     TimerService& service_;
     std::function<void()> fn_;
-    std::uint64_t gen_ = 0;  // guarded by the service's mutex; bumps on arm/cancel
-    bool armed_ = false;
-    Nanos expires_ = 0;
-    Nanos queued_at_ = 0;  // expiry of our live heap entry: pushing later deadlines is deferred
+    std::shared_ptr<Slot> slot_;
 };
 
 class TimerService {
@@ -59,7 +67,7 @@ private:
     struct Entry {
         Nanos expires;
         std::uint64_t gen;
-        Timer* timer;
+        std::shared_ptr<Timer::Slot> slot;
         bool operator>(const Entry& o) const { return expires > o.expires; }
     };
     void thread_main();

@@ -94,7 +94,7 @@ void Udp::rcv(PacketPtr pkt) {
         !wire::udp_checksum_valid(saddr, daddr, uh.datagram())) {
         mib.inc(UdpMib::InCsumErrors);  // csum_error
         mib.inc(UdpMib::InErrors);
-        return drop(std::move(pkt), DropReason::not_specified);  // SKB_DROP_REASON_UDP_CSUM
+        return drop(std::move(pkt), DropReason::udp_csum);
     }
 
     if (pkt->pkt_type == PacketType::broadcast || pkt->pkt_type == PacketType::multicast)
