@@ -65,7 +65,15 @@ std::error_code Stack::addr_del(std::string_view dev, Ipv4Cidr cidr) {
     return fib_.del_address(*d, cidr);
 }
 
-std::string Stack::snmp_text() const { return snmp_.to_text(config_.ip_forward ? 1 : 2, config_.ip_default_ttl); }
+std::string Stack::snmp_text() const {
+    // /proc/net/snmp's order puts Tcp between IcmpMsg and Udp; TcpExt comes from netstat.
+    std::string text = snmp_.to_text(config_.ip_forward ? 1 : 2, config_.ip_default_ttl);
+    const std::string tcp = tcp_->stats().to_text(config_.tcp.tcp_rto_min / kNsPerMs, config_.tcp.tcp_rto_max / kNsPerMs);
+    const auto ext = tcp.find("TcpExt:");
+    const auto udp = text.find("Udp:");
+    text.insert(udp == std::string::npos ? text.size() : udp, tcp.substr(0, ext));
+    return text + tcp.substr(ext);
+}
 
 std::string Stack::link_stats_text() const {
     std::string out;

@@ -128,6 +128,12 @@ TEST_CASE("three-way handshake, data both ways, active close, TIME_WAIT expiry",
     CHECK(lo.tcp(TcpMib::ActiveOpens) == 1);
     CHECK(lo.tcp(TcpMib::PassiveOpens) == 1);
     CHECK(lo.tcp(TcpMib::CurrEstab) == 2);
+    // /proc/net/snmp's order: ... IcmpMsg, Tcp, Udp; TcpExt as in netstat.
+    const std::string snmp = lo.stack.snmp_text();
+    CHECK(snmp.find("Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens") != std::string::npos);
+    CHECK(snmp.find("Tcp: 1 200 120000 -1 1 1 0 0 2 ") != std::string::npos);
+    CHECK(snmp.find("Tcp:") < snmp.find("Udp:"));
+    CHECK(snmp.find("TcpExt:") != std::string::npos);
 
     std::size_t n = 0;
     REQUIRE_FALSE(client.send(bytes("hello"), n));
