@@ -1,0 +1,77 @@
+// vlo-nc: netcat-openbsd through vlo's model of the Linux loopback path. It runs its own
+// in-process stack; the servers named by --serve run in that same stack, so
+//   vlo-nc --serve echo@127.0.0.2:7 127.0.0.2 7
+// echoes stdin. Messages and exit codes are netcat's (1 on its errors); a bad value of one of
+// vlo's own options is one line and exit 2.
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "apps/nc/nc_options.hpp"
+#include "apps/nc/netcat.hpp"
+#include "apps/servers/servers.hpp"
+#include "stack/stack.hpp"
+
+namespace {
+
+using namespace vlo;
+
+void print_stat(Stack& stack) {
+    const TcpConfig& tc = stack.config().tcp;
+    std::fprintf(stderr, "\nsoftnet_stat:\n%s", stack.softnet_stat().c_str());
+    std::fprintf(stderr, "\nlinks:\n%s", stack.link_stats_text().c_str());
+    const NetRx& rx = stack.net_rx();
+    for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu) {
+        const Softnet& sd = rx.softnet(cpu);
+        std::fprintf(stderr,
+                     "\ncpu%u NET_RX runs: in sender %llu, in ksoftirqd %llu, busy-polled %llu; "
+                     "ksoftirqd wakeups %llu\n",
+                     cpu, (unsigned long long)sd.runs_in_sender.load(),
+                     (unsigned long long)sd.runs_in_ksoftirqd.load(),
+                     (unsigned long long)sd.runs_in_busypoll.load(),
+                     (unsigned long long)sd.ksoftirqd_wakeups.load());
+    }
+    std::fprintf(stderr, "\nsnmp:\n%s", stack.snmp_text().c_str());
+    std::fprintf(stderr, "\ntcp:\n%s",
+                 stack.tcp()
+                     .stats()
+                     .to_text(static_cast<long>(tc.tcp_rto_min / kNsPerMs),
+                              static_cast<long>(tc.tcp_rto_max / kNsPerMs))
+                     .c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    argv[0] = const_cast<char*>("vlo-nc");  // getopt's messages say "vlo-nc:"
+    auto parsed = nc::parse_nc_options(argc, argv);
+    if (parsed.show_help) {
+        std::fputs(nc::nc_help().c_str(), stderr);  // netcat's help() goes to stderr, exit 0
+        return 0;
+    }
+    if (!parsed.options) {
+        if (!parsed.message.empty()) std::fprintf(stderr, "vlo-nc: %s\n", parsed.message.c_str());
+        if (parsed.show_usage) std::fputs(nc::nc_usage(), stderr);
+        return parsed.exit_code;
+    }
+    const nc::NcOptions& o = *parsed.options;
+    std::signal(SIGPIPE, SIG_IGN);  // as netcat: a closed stdout is an error from write()
+
+    Stack stack(o.stack.config);
+    if (auto err = o.stack.configure(stack)) {
+        std::fprintf(stderr, "vlo-nc: %s\n", err->c_str());
+        return 2;
+    }
+    int rc;
+    {
+        servers::ServerHost host(stack);
+        for (const servers::ServerSpec& spec : o.serve)
+            if (auto err = host.start(spec)) {
+                std::fprintf(stderr, "vlo-nc: --serve %s\n", err->c_str());
+                return 2;
+            }
+        rc = nc::run_nc(stack, o);
+    }  // the servers stop: every thread joined, every socket closed
+    if (o.stat) print_stat(stack);
+    return rc;
+}
