@@ -451,6 +451,8 @@ TEST_CASE("http server: GET / is the stack's counters, other paths 404, close af
     CHECK(body.find("TcpExt: ") != std::string::npos);
     CHECK(body.find("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536") != std::string::npos);
     CHECK(body.find("PassiveOpens") != std::string::npos);
+    const std::size_t tcp_line = body.find("Tcp: RtoAlgorithm");
+    CHECK(body.find("Tcp: RtoAlgorithm", tcp_line + 1) == std::string::npos);  // once
 
     const std::string nf = http_get(stack, "127.0.0.1", 80, "GET /x HTTP/1.0\r\n\r\n");
     CHECK(nf.rfind("HTTP/1.0 404 Not Found\r\n", 0) == 0);
@@ -687,6 +689,19 @@ TEST_CASE("vlo-nc -zv: netcat's refused and succeeded lines, exit 1 and 0", "[nc
               service(9) +
               "] succeeded!\n"
               "vlo-nc: connect to 127.0.0.1 port 10 (tcp) failed: Connection refused\n");
+}
+
+TEST_CASE("vlo-nc --stat prints the stack's counters to stderr at exit", "[nc][process]") {
+    const Run r = vlo_nc("-z --stat --serve echo@127.0.0.1:7 127.0.0.1 7");
+    CHECK(r.rc == 0);
+    CHECK(r.out.empty());
+    for (const char* part :
+         {"softnet_stat", "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536", "\nIp: Forwarding",
+          "\nUdp: InDatagrams", "\nTcp: 1 200 120000 -1 1 1 ",
+          "TcpExt: ", "cpu0 NET_RX runs: in sender "}) {
+        INFO(part);
+        CHECK(r.err.find(part) != std::string::npos);
+    }
 }
 
 TEST_CASE("vlo-nc: 127.0.0.2:80 is refused while only 127.0.0.1:80 listens", "[nc][process]") {

@@ -16,10 +16,10 @@ namespace {
 
 using namespace vlo;
 
+// --stat: the http server's status page (softnet_stat, ip -s link, /proc/net/snmp, TCP's MIBs)
+// and where NET_RX ran, as vlo-ping's --stat says it.
 void print_stat(Stack& stack) {
-    const TcpConfig& tc = stack.config().tcp;
-    std::fprintf(stderr, "\nsoftnet_stat:\n%s", stack.softnet_stat().c_str());
-    std::fprintf(stderr, "\nlinks:\n%s", stack.link_stats_text().c_str());
+    std::fprintf(stderr, "\n%s", servers::status_text(stack).c_str());
     const NetRx& rx = stack.net_rx();
     for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu) {
         const Softnet& sd = rx.softnet(cpu);
@@ -31,13 +31,6 @@ void print_stat(Stack& stack) {
                      (unsigned long long)sd.runs_in_busypoll.load(),
                      (unsigned long long)sd.ksoftirqd_wakeups.load());
     }
-    std::fprintf(stderr, "\nsnmp:\n%s", stack.snmp_text().c_str());
-    std::fprintf(stderr, "\ntcp:\n%s",
-                 stack.tcp()
-                     .stats()
-                     .to_text(static_cast<long>(tc.tcp_rto_min / kNsPerMs),
-                              static_cast<long>(tc.tcp_rto_max / kNsPerMs))
-                     .c_str());
 }
 
 }  // namespace

@@ -208,13 +208,16 @@ std::string chargen_line(std::size_t index) {
 
 std::string status_text(Stack& stack) {
     const TcpConfig& tc = stack.config().tcp;
+    const std::string snmp = stack.snmp_text();
     std::string s = "vlo: the counters of this stack\n";
     s += "\nsoftnet_stat (/proc/net/softnet_stat):\n" + stack.softnet_stat();
     s += "\nlinks (ip -s link):\n" + stack.link_stats_text();
-    s += "\nsnmp (/proc/net/snmp):\n" + stack.snmp_text();
-    s += "\ntcp (/proc/net/snmp Tcp, /proc/net/netstat TcpExt):\n" +
-         stack.tcp().stats().to_text(static_cast<long>(tc.tcp_rto_min / kNsPerMs),
-                                     static_cast<long>(tc.tcp_rto_max / kNsPerMs));
+    s += "\nsnmp (/proc/net/snmp):\n" + snmp;
+    // TCP's MIBs, unless the snmp text already carries them (as /proc/net/snmp's Tcp line).
+    if (snmp.find("Tcp: RtoAlgorithm") == std::string::npos)
+        s += "\ntcp (/proc/net/snmp Tcp, /proc/net/netstat TcpExt):\n" +
+             stack.tcp().stats().to_text(static_cast<long>(tc.tcp_rto_min / kNsPerMs),
+                                         static_cast<long>(tc.tcp_rto_max / kNsPerMs));
     return s;
 }
 
