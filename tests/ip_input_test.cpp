@@ -16,16 +16,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-// A wire-facing device: whatever the stack transmits on it is kept for the test to look at.
-class RecordingDevice final : public NetDevice {
-public:
-    explicit RecordingDevice(int ifindex) : NetDevice("eth0", ifindex, 1500, IFF_UP | IFF_RUNNING, 0) {}
-    NetdevTx xmit(PacketPtr pkt) override {
-        sent.push_back(std::move(pkt));
-        return NetdevTx::ok;
-    }
-    std::vector<PacketPtr> sent;
-};
+using RecordingDevice = test::WireDevice;  // what the stack transmits on it is kept
 
 const Ipv4Address kEthAddr{198, 18, 0, 2};   // ours, on eth0
 const Ipv4Address kEthPeer{198, 18, 0, 1};   // a neighbour on eth0's subnet

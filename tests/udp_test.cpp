@@ -55,16 +55,7 @@ std::error_code recv_now(Stack& stack, UdpSocket& sock, Datagram& d, std::size_t
 std::uint64_t udp(const Stack& stack, UdpMib m) { return stack.snmp().udp.get(m); }
 std::uint64_t icmp(const Stack& stack, IcmpMib m) { return stack.snmp().icmp.get(m); }
 
-// A wire-facing device without checksum offload: what the stack transmits is kept.
-class WireDevice final : public NetDevice {
-public:
-    explicit WireDevice(int ifindex) : NetDevice("eth0", ifindex, 1500, IFF_UP | IFF_RUNNING, 0) {}
-    NetdevTx xmit(PacketPtr pkt) override {
-        sent.push_back(std::move(pkt));
-        return NetdevTx::ok;
-    }
-    std::vector<PacketPtr> sent;
-};
+using WireDevice = test::WireDevice;  // what the stack transmits on it is kept
 
 Bytes bytes_of(const Packet& p) { return Bytes(p.data(), p.data() + p.size()); }
 
