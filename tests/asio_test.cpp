@@ -591,7 +591,7 @@ TEST_CASE("handlers run after the initiating call returns, on their associated e
     CHECK(n4 == 2);
 }
 
-TEST_CASE("close and cancel abort parked operations; closed streams say bad_descriptor",
+TEST_CASE("close and cancel abort parked operations, closed streams say bad_descriptor",
           "[asio]") {
     const WorkerKind worker = GENERATE(WorkerKind::softirq, WorkerKind::inline_);
     INFO("worker " << worker_kind_name(worker));

@@ -160,7 +160,7 @@ TEST_CASE("three-way handshake, data both ways, active close, TIME_WAIT expiry",
     CHECK(lo.ext(TcpExtMib::TW) == 1);
 }
 
-TEST_CASE("the server closes first: the client goes CLOSE_WAIT, LAST_ACK; the server keeps TIME_WAIT", "[tcp]") {
+TEST_CASE("the server closes first: the client goes CLOSE_WAIT then LAST_ACK, the server keeps TIME_WAIT", "[tcp]") {
     Lo lo;
     Pair p(lo);
     TcpSock& s = p.server->sock();
@@ -299,7 +299,7 @@ TEST_CASE("connect against a silent peer: SYN retries at 1, 2, 4... s, then ETIM
     CHECK(lo.tcp(TcpMib::AttemptFails) == 1);
 }
 
-TEST_CASE("SYN-ACK options: MSS from the route, window scale, timestamps; SACK declined", "[tcp][wire]") {
+TEST_CASE("SYN-ACK options: MSS from the route, window scale, timestamps, SACK declined", "[tcp][wire]") {
     Lo lo;
     test::WireDevice& eth = test::add_wire(lo.stack);
     TcpSocket listener(lo.stack);
@@ -346,7 +346,7 @@ TEST_CASE("SYN-ACK options: MSS from the route, window scale, timestamps; SACK d
     CHECK(child->sock().mss == 1460 - 12);      // timestamps take 12 bytes of each segment
 }
 
-TEST_CASE("lo's MSS is 65495 (65535 - 40); with timestamps a segment carries 65483", "[tcp]") {
+TEST_CASE("lo's MSS is 65495 (65535 - 40), with timestamps a segment carries 65483", "[tcp]") {
     Lo lo;
     Pair p(lo);
     CHECK(p.client.sock().peer_mss == 65495);
@@ -356,7 +356,7 @@ TEST_CASE("lo's MSS is 65495 (65535 - 40); with timestamps a segment carries 654
     CHECK(p.client.sock().snd_wscale == 7);
 }
 
-TEST_CASE("127.0.0.1:80 and 127.0.0.2:80 are two servers; bind errors as Linux", "[tcp]") {
+TEST_CASE("127.0.0.1:80 and 127.0.0.2:80 are two servers, bind errors as Linux", "[tcp]") {
     Lo lo;
     TcpSocket one(lo.stack), two(lo.stack);
     REQUIRE_FALSE(one.bind({kInaddrLoopback, 80}));
@@ -392,7 +392,7 @@ TEST_CASE("127.0.0.1:80 and 127.0.0.2:80 are two servers; bind errors as Linux",
     CHECK(r2.listen(1) == std::errc::address_in_use);  // never two listeners
 }
 
-TEST_CASE("a full accept queue drops SYNs and counts ListenOverflows; accepting makes room", "[tcp]") {
+TEST_CASE("a full accept queue drops SYNs and counts ListenOverflows, accepting makes room", "[tcp]") {
     Lo lo;
     TcpSocket listener(lo.stack);
     REQUIRE_FALSE(listener.bind(kServer));
@@ -475,7 +475,7 @@ TEST_CASE("RFC 5961: a RST or SYN that is in the window but not exact draws a ch
     CHECK(s.state == TcpState::close);
 }
 
-TEST_CASE("Nagle holds a small segment while one is unacknowledged; TCP_NODELAY sends it", "[tcp]") {
+TEST_CASE("Nagle holds a small segment while one is unacknowledged, TCP_NODELAY sends it", "[tcp]") {
     Lo lo;
     Pair p(lo);
     lo.stack.net_rx().hold(true);  // nothing is acknowledged meanwhile
@@ -522,7 +522,7 @@ TEST_CASE("a transfer through a link that loses 5% arrives byte-identical, with 
     CHECK(lo.tcp(TcpMib::RetransSegs) > 0);
 }
 
-TEST_CASE("a receiver that stops reading closes the window; zero-window probes; reading reopens it", "[tcp]") {
+TEST_CASE("a receiver that stops reading closes the window, zero-window probes, reading reopens it", "[tcp]") {
     StackConfig c = test::inline_config();
     c.tcp.tcp_rmem = 64 * 1024;
     Lo lo(c);

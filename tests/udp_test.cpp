@@ -305,7 +305,7 @@ TEST_CASE("udp: lookup prefers a connected socket, then the bound address, then 
         CHECK(recv_now(stack, *s, d) == std::errc::resource_unavailable_try_again);
 }
 
-TEST_CASE("udp: connect fixes the peer; 0.0.0.0 means 127.0.0.1; only the peer gets through",
+TEST_CASE("udp: connect fixes the peer, 0.0.0.0 means 127.0.0.1, only the peer gets through",
           "[udp][connect]") {
     Stack stack(test::inline_config());
     UdpSocket server(stack), client(stack), stranger(stack);
@@ -337,7 +337,7 @@ TEST_CASE("udp: connect fixes the peer; 0.0.0.0 means 127.0.0.1; only the peer g
     CHECK(client.sendto(kLo, 0, pattern(1)) == std::errc::invalid_argument);
 }
 
-TEST_CASE("udp: a closed port answers port unreachable; a connected sender hears ECONNREFUSED",
+TEST_CASE("udp: a closed port answers port unreachable, a connected sender hears ECONNREFUSED",
           "[udp][icmp]") {
     VirtualClock clock;
     Stack stack(test::inline_config(), clock);
@@ -690,7 +690,7 @@ TEST_CASE_METHOD(Eth0Fixture, "udp_err: ICMP errors reach a connected socket per
 }
 
 TEST_CASE_METHOD(Eth0Fixture,
-                 "udp_err: unconnected sockets ignore errors; without a socket Icmp InErrors",
+                 "udp_err: unconnected sockets ignore errors, without a socket Icmp InErrors",
                  "[udp][icmp]") {
     UdpSocket sock(stack);
     REQUIRE_FALSE(sock.bind(kEthAddr, 4444));
