@@ -94,7 +94,15 @@ void TcpSock::release() {
         q.splice_tail(backlog_q);
         backlog_bytes = 0;
         l.unlock();
-        while (PacketPtr p = q.pop_front()) tcp.do_rcv(*this, std::move(p));
+        // __release_sock runs with bottom halves on, but the kernel's request socks have no
+        // lock of their own. Ours do, and rcv_listen holds the child's while it sends the
+        // SYN-ACK: NET_RX run inside that send would deliver the ACK to the same child and
+        // wait on the lock its own thread holds. So each segment is processed as in softirq,
+        // and the NET_RX it raised runs once the child's lock is free.
+        while (PacketPtr p = q.pop_front()) {
+            BhDisabled bh(tcp.stack().net_rx());
+            tcp.do_rcv(*this, std::move(p));
+        }
         l.lock();
     }
     owned = false;
