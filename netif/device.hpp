@@ -51,6 +51,10 @@ class RxSink {
 public:
     virtual ~RxSink() = default;
     virtual NetRxResult netif_rx(PacketPtr pkt) = 0;
+    // A driver handing over a batch brackets it with these, as its NAPI poll runs in softirq
+    // context: the NET_RX its packets raise runs once, after the batch, not once per packet.
+    virtual void local_bh_disable() {}
+    virtual void local_bh_enable() {}
 };
 
 class Device {
@@ -66,6 +70,9 @@ public:
     virtual RxSink* rx_sink() const = 0;
     // ndo_start_xmit. Takes the packet whatever the outcome; a refused packet is counted.
     virtual NetdevTx xmit(PacketPtr pkt) = 0;
+    // ndo_stop: after it returns the device hands nothing more to its rx sink. A stack being
+    // torn down calls it first; devices with no thread of their own have nothing to do.
+    virtual void stop() {}
 
     bool is_up() const { return (flags() & IFF_UP) != 0; }
     bool is_loopback() const { return (flags() & IFF_LOOPBACK) != 0; }
@@ -116,6 +123,7 @@ public:
     void set_rx_sink(RxSink* sink) override { inner_.set_rx_sink(sink); }
     RxSink* rx_sink() const override { return inner_.rx_sink(); }
     NetdevTx xmit(PacketPtr pkt) override { return inner_.xmit(std::move(pkt)); }
+    void stop() override { inner_.stop(); }
 
 protected:
     Device& inner() { return inner_; }

@@ -66,8 +66,8 @@ public:
 
     // local_bh_disable / local_bh_enable of the calling thread. The outermost enable runs the
     // pending softirq per the worker design.
-    void local_bh_disable();
-    void local_bh_enable();
+    void local_bh_disable() override;
+    void local_bh_enable() override;
 
     // busy polling: a thread waiting for data calls begin; if it returns true it polls (poll
     // once per check) and calls end when done. At most as many pollers as cores.

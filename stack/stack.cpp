@@ -1,6 +1,8 @@
 #include "stack/stack.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace vlo {
 
@@ -27,12 +29,23 @@ Stack::Stack(const StackConfig& config, const Clock& clock)
 
 Stack::~Stack() {
     // No timer may fire and no packet arrive while the protocols go away: stop the receive
-    // core's threads, then the timer thread, then free the sockets.
+    // core's threads, then the timer thread, then free the sockets. Devices with a reader
+    // thread (TUN) stop handing packets over before anything they would reach goes away.
+    for (auto& dev : devices_) dev->stop();
     net_rx_->hold(true);
     timers_->stop();  // joins the timer thread; the sockets' timers die with them below
     tcp_.reset();
     timers_.reset();
     net_rx_.reset();
+}
+
+bool Stack::linger(Nanos timeout) {
+    const Nanos end = clock_.now_ns() + timeout;
+    while (tcp_->sending()) {
+        if (clock_.now_ns() >= end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 Device& Stack::add_device(std::unique_ptr<Device> dev) {

@@ -47,6 +47,10 @@ public:
     TimerService& timers() { return *timers_; }
     // Under a virtual clock: run the timers that are due now (call after advancing the clock).
     void run_timers() { timers_->run_due(); }
+    // Waits, at most `timeout` on the clock, until TCP has nothing left to deliver (see
+    // Tcp::sending): a program calls it before its stack goes away, as the kernel would go on
+    // sending for a process that has exited. True if everything was delivered.
+    bool linger(Nanos timeout);
 
     Device& loopback() { return *devices_.front(); }
     // Registers a device: its received frames go to this stack's netif_rx. Returns it.

@@ -247,6 +247,29 @@ void Tcp::rcv(PacketPtr pkt) {
     do_rcv(*sk, std::move(pkt));
 }
 
+bool Tcp::sending() {
+    std::vector<std::shared_ptr<TcpSock>> socks;
+    {
+        std::lock_guard g(tables_mu_);  // copied out: slock is never taken under tables_mu_
+        for (const auto& [key, sk] : ehash_) socks.push_back(sk);
+    }
+    for (const auto& sk : socks) {
+        std::lock_guard l(sk->slock);
+        if (sk->owned) return true;  // an owner at work: in flux, so busy
+        switch (sk->state) {
+            case TcpState::established:
+            case TcpState::close_wait:
+                if (sk->flight() > 0 || sk->sndq.size() > 0) return true;
+                break;
+            case TcpState::fin_wait1:
+            case TcpState::closing:
+            case TcpState::last_ack: return true;  // our FIN is not acknowledged yet
+            default: break;
+        }
+    }
+    return false;
+}
+
 void Tcp::do_rcv(TcpSock& sk, PacketPtr pkt) {
     const wire::TcpView th(pkt->bytes());
     const wire::TcpOptions opts = th.options();

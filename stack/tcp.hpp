@@ -191,6 +191,10 @@ public:
     void abort(TcpSock& sk, std::errc reason);
     void hash(TcpSock& sk);
     void unhash(TcpSock& sk);
+    // Whether some connection still has data or a FIN its peer has not acknowledged: what the
+    // kernel goes on sending after a process closes its sockets and exits (orphans). A
+    // program whose stack dies with it waits for this to clear first.
+    bool sending();
 
     // Processing of a segment for sk, with sk locked (by slock or ownership).
     void do_rcv(TcpSock& sk, PacketPtr pkt);

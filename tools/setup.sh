@@ -12,6 +12,9 @@ packages=(
   nlohmann-json3-dev              # JSON output
   iputils-ping                    # the kernel-side ping the tests compare vlo-ping with
   iproute2                        # network namespaces for the TUN tests
+  libmnl-dev                      # rtnetlink: configuring a TUN interface's kernel side
+  netcat-openbsd curl             # kernel-side clients in the TUN interop tests
+  python3                         # the interop tests' malformed-packet burst (AF_PACKET)
 )
 
 missing=()

@@ -45,6 +45,10 @@ std::optional<std::string> StackOptions::apply(int opt, const char* arg) {
                 return std::nullopt;
             }
             return bad("worker", "softirq, ksoftirqd, busypoll or inline");
+        case kOptTun:
+        case kOptAddr:
+        case kOptKernelAddr:
+        case kOptMtu: return tun.apply(opt, arg);
         default: return std::string("unknown option");
     }
 }
@@ -53,17 +57,20 @@ std::optional<std::string> StackOptions::configure(Stack& stack) const {
     for (const Ipv4Cidr& a : aliases)
         if (std::error_code ec = stack.addr_add("lo", a); ec && ec != std::errc::file_exists)
             return "--alias " + a.to_string() + ": " + ec.message();
+    if (tun.enabled()) return tun.attach(stack);
     return std::nullopt;
 }
 
 const char* stack_options_usage() {
-    return "  --policy <linux|bsd> which of 127/8 answers: all of it (linux), or only\n"
+    static const std::string text = std::string("  --policy <linux|bsd> which of 127/8 answers: all of it (linux), or only\n"
            "                     addresses on lo (bsd); default linux\n"
            "  --alias <addr>     add <addr>[/len] to lo (repeatable)\n"
            "  --cpus <n>         logical CPUs, each with its own backlog; default 1\n"
            "  --queue <name>     backlog queue design: list (kernel) or ring; default list\n"
            "  --worker <name>    who runs NET_RX: softirq (kernel), ksoftirqd, busypoll,\n"
-           "                     inline; default softirq\n";
+           "                     inline; default softirq\n") +
+           tun_options_usage();
+    return text.c_str();
 }
 
 }  // namespace vlo::apps

@@ -1,6 +1,7 @@
 // The command-line options every vlo app shares to shape its in-process stack:
 //   --policy linux|bsd  --alias ADDR[/LEN]  --cpus N  --queue list|ring
 //   --worker softirq|ksoftirqd|busypoll|inline
+// and, to put the stack on a TUN interface as well, the options of tun_options.hpp.
 #pragma once
 
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/tun_options.hpp"
 #include "stack/stack.hpp"
 
 namespace vlo::apps {
@@ -25,16 +27,19 @@ enum StackOption : int {
 inline constexpr option kStackLongOptions[] = {
     {"policy", required_argument, nullptr, kOptPolicy}, {"alias", required_argument, nullptr, kOptAlias},
     {"cpus", required_argument, nullptr, kOptCpus},     {"queue", required_argument, nullptr, kOptQueue},
-    {"worker", required_argument, nullptr, kOptWorker},
+    {"worker", required_argument, nullptr, kOptWorker}, kTunLongOptions[0],
+    kTunLongOptions[1],                                 kTunLongOptions[2],
+    kTunLongOptions[3],
 };
 
 struct StackOptions {
     StackConfig config;
     std::vector<Ipv4Cidr> aliases;  // added to lo, as `ip addr add ADDR dev lo` / `ifconfig lo0 alias`
+    TunOptions tun;
 
     // Takes one option; on a bad value returns the reason, e.g. "invalid --cpus: 'x'".
     std::optional<std::string> apply(int opt, const char* arg);
-    // Adds the aliases to the stack's lo.
+    // Adds the aliases to the stack's lo and attaches the TUN, if any.
     std::optional<std::string> configure(Stack& stack) const;
 };
 

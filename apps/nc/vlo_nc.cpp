@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
             }
         rc = nc::run_nc(stack, o);
     }  // the servers stop: every thread joined, every socket closed
+    // What the sockets still hold would go on to the peer after a kernel process exits; this
+    // stack dies with the process, so it finishes that first (bounded, as tcp_fin_timeout).
+    stack.linger(60 * kNsPerSec);
     if (o.stat) print_stat(stack);
     return rc;
 }

@@ -1,0 +1,69 @@
+// vlo-stat: a running vlod's counters, read from its control socket: softnet_stat, the devices
+// as `ip -s link` shows them, and the SNMP counters as nstat prints them; or the JSON itself.
+#include <getopt.h>
+
+#include <cstdio>
+#include <string>
+
+#include "tools/control/control_client.hpp"
+#include "tools/control/stack_stats.hpp"
+
+namespace {
+
+const char* const kUsage =
+    "Usage: vlo-stat --control <path> [--json] [--status] [-a]\n"
+    "  --control <path>  vlod's control socket\n"
+    "  --json            print the reply as JSON\n"
+    "  --status          the daemon's status (interface, addresses, servers) instead\n"
+    "  -a, --all         nstat: zero counters too\n";
+
+int usage_error(const std::string& why) {
+    std::fprintf(stderr, "vlo-stat: %s\n%s", why.c_str(), kUsage);
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    static const option longopts[] = {{"control", required_argument, nullptr, 'c'},
+                                      {"json", no_argument, nullptr, 'j'},
+                                      {"status", no_argument, nullptr, 's'},
+                                      {"all", no_argument, nullptr, 'a'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    std::string path;
+    bool json = false, status = false, all = false;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":ah", longopts, nullptr)) != -1;) {
+        switch (c) {
+            case 'c': path = optarg; break;
+            case 'j': json = true; break;
+            case 's': status = true; break;
+            case 'a': all = true; break;
+            case 'h': std::fputs(kUsage, stdout); return 0;
+            case ':': return usage_error(std::string("option '") + argv[optind - 1] + "' requires an argument");
+            default: return usage_error(std::string("unrecognized option '") + argv[optind - 1] + "'");
+        }
+    }
+    if (optind < argc) return usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    if (path.empty()) return usage_error("--control <path> is required");
+
+    std::string error;
+    const auto reply = vlo::control::request(path, {{"cmd", status ? "status" : "stat"}}, error);
+    if (!reply) {
+        std::fprintf(stderr, "vlo-stat: %s\n", error.c_str());
+        return 1;
+    }
+    if (!reply->value("ok", false)) {
+        std::fprintf(stderr, "vlo-stat: %s\n", reply->value("error", std::string("failed")).c_str());
+        return 1;
+    }
+    if (json || status) {
+        std::printf("%s\n", reply->dump(2).c_str());
+        return 0;
+    }
+    nlohmann::ordered_json stats = *reply;
+    if (all) stats["nstat_all"] = true;
+    std::fputs(vlo::control::stats_text(stats).c_str(), stdout);
+    return 0;
+}
