@@ -1,9 +1,12 @@
 #include "netif/cpu.hpp"
 
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 namespace vlo {
 
@@ -30,5 +33,22 @@ std::uint32_t this_thread_tid() {
 }
 
 BhState& this_bh() { return tl_bh; }
+
+namespace {
+std::mutex names_mu;
+std::unordered_map<std::uint32_t, std::string> names;  // tid -> name, kept after the thread ends
+}  // namespace
+
+void name_this_thread(const std::string& name) {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    std::lock_guard lock(names_mu);
+    names[this_thread_tid()] = name;
+}
+
+std::string thread_name_of(std::uint32_t tid) {
+    std::lock_guard lock(names_mu);
+    const auto it = names.find(tid);
+    return it == names.end() ? std::string() : it->second;
+}
 
 }  // namespace vlo

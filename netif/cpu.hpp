@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace vlo {
 
@@ -11,6 +12,10 @@ namespace vlo {
 unsigned this_cpu();
 void set_this_cpu(unsigned cpu);
 std::uint32_t this_thread_tid();
+// What ps and trace viewers call the thread (at most 15 characters kept).
+// Names are remembered after the thread ends, for traces read later; "" if never named.
+void name_this_thread(const std::string& name);
+std::string thread_name_of(std::uint32_t tid);
 
 // Bottom-half state of the current thread, as preempt_count's softirq bits: while bh is disabled
 // or a softirq runs, raising NET_RX does not process packets on the spot.

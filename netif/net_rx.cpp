@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "netif/cpu.hpp"
+#include "netif/trace_clock.hpp"
+#include "netif/trace_log.hpp"
 
 namespace vlo {
 
@@ -126,6 +128,7 @@ int NetRx::run_net_rx(Softnet& sd, RxContext ctx) {
 // net_rx_action: poll the backlog NAPI until it completes, the budget is spent or the time
 // limit passes; the last two count a time_squeeze and leave NET_RX raised.
 int NetRx::net_rx_action(Softnet& sd) {
+    sd.round_start_ns = TraceLog::active() ? trace_clock_ns() : 0;  // for traced packets only
     const Nanos time_limit = clock_.now_ns() + Nanos{config_.netdev_budget_usecs} * kNsPerUs;
     int budget = config_.netdev_budget;
     int total = 0;
@@ -159,7 +162,13 @@ int NetRx::process_backlog(Softnet& sd, int quota) {
     while (work < quota) {
         PacketPtr pkt = sd.queue->dequeue();
         if (!pkt) break;
-        pkt->trace.stamp(Stage::process_backlog);
+        if (pkt->trace.on) [[unlikely]] {
+            // A packet queued while the round ran joined it then, not at its start.
+            const Trace& t = pkt->trace;
+            const std::int64_t last = t.count ? t.stamps[t.count - 1].ns : 0;
+            if (sd.round_start_ns) pkt->trace.stamp_at(Stage::net_rx_action, std::max(sd.round_start_ns, last));
+            pkt->trace.stamp(Stage::process_backlog);
+        }
         sd.processed.fetch_add(1, std::memory_order_relaxed);  // __netif_receive_skb_core
         netif_receive_skb(std::move(pkt));
         ++work;
@@ -189,6 +198,7 @@ void NetRx::wakeup_softirqd(Softnet& sd) {
 
 void NetRx::ksoftirqd_main(Softnet& sd) {
     set_this_cpu(sd.cpu);
+    name_this_thread("ksoftirqd/" + std::to_string(sd.cpu));
     while (!stopping_.load()) {
         if (sd.pending.load() != 0 && run_net_rx(sd, RxContext::ksoftirqd) >= 0) {
             std::this_thread::yield();  // cond_resched between rounds

@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "netif/trace_log.hpp"
+
 namespace vlo {
 
 namespace {
@@ -138,6 +140,10 @@ void Packet::reset() {
     next = nullptr;
 }
 
-void PacketDeleter::operator()(Packet* p) const noexcept { PacketPool::instance().release(p); }
+void PacketDeleter::operator()(Packet* p) const noexcept {
+    if (p->trace.on) [[unlikely]]
+        TraceLog::instance().record(p->trace);
+    PacketPool::instance().release(p);
+}
 
 }  // namespace vlo

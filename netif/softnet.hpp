@@ -28,6 +28,8 @@ struct Softnet {
     std::atomic<std::uint32_t> time_squeeze{0};
     std::atomic<std::uint32_t> received_rps{0};
     std::atomic<std::uint32_t> flow_limit_count{0};
+    // When the running NET_RX round began (trace clock), read only while someone traces.
+    std::int64_t round_start_ns = 0;
 
     // NET_RX_SOFTIRQ raised for this CPU and not yet run.
     std::atomic<std::uint32_t> pending{0};

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "netif/clock.hpp"
+#include "netif/trace_clock.hpp"
 #include "netif/cpu.hpp"
 
 namespace vlo {
@@ -28,10 +28,11 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::coun
 std::string_view stage_name(Stage s) { return kStageNames[static_cast<std::size_t>(s)]; }
 std::string_view drop_reason_name(DropReason r) { return kDropNames[static_cast<std::size_t>(r)]; }
 
-void Trace::stamp_slow(Stage s, std::uint32_t arg) {
+void Trace::stamp_slow(Stage s, std::uint32_t arg) { stamp_at(s, trace_clock_ns(), arg); }
+
+void Trace::stamp_at(Stage s, std::int64_t ns, std::uint32_t arg) {
     if (count >= kMaxStamps) return;
-    stamps[count++] = TraceStamp{MonotonicClock::instance().now_ns(), this_thread_tid(),
-                                 static_cast<std::uint16_t>(this_cpu()), s,
+    stamps[count++] = TraceStamp{ns, this_thread_tid(), static_cast<std::uint16_t>(this_cpu()), s,
                                  static_cast<std::uint8_t>(std::min<std::uint32_t>(arg, 255))};
 }
 

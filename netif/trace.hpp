@@ -64,17 +64,22 @@ enum class DropReason : std::uint8_t {
 std::string_view drop_reason_name(DropReason r);
 
 struct TraceStamp {
-    std::int64_t ns;     // CLOCK_MONOTONIC
+    std::int64_t ns;     // CLOCK_MONOTONIC, read through the TSC (trace_clock.hpp)
     std::uint32_t tid;   // kernel thread id of the thread that ran the stage
     std::uint16_t cpu;   // vlo's logical CPU of that thread
     Stage stage;
     std::uint8_t arg;    // stage-specific: enqueue_to_backlog's queue length (saturated)
 };
 
+// A packet's path. Whoever turns it on names it (`id`); a packet made in answer to a traced one
+// (an echo reply) follows it: same id, one generation on. When a traced packet is freed, its
+// trace goes to the TraceLog (trace_log.hpp).
 struct Trace {
     static constexpr std::size_t kMaxStamps = 24;
     bool on = false;
+    std::uint8_t generation = 0;
     std::uint8_t count = 0;
+    std::uint64_t id = 0;
     DropReason drop = DropReason::not_dropped;
     std::array<TraceStamp, kMaxStamps> stamps{};
 
@@ -83,8 +88,20 @@ struct Trace {
             stamp_slow(s, arg);
     }
     void stamp_slow(Stage s, std::uint32_t arg);
+    void stamp_at(Stage s, std::int64_t ns, std::uint32_t arg = 0);
+    void start(std::uint64_t trace_id) {
+        on = true;
+        id = trace_id;
+    }
+    void follow(const Trace& cause) {
+        if (!cause.on) return;
+        start(cause.id);
+        generation = static_cast<std::uint8_t>(cause.generation + 1);
+    }
     void reset() {
         on = false;
+        generation = 0;
+        id = 0;
         count = 0;
         drop = DropReason::not_dropped;
     }

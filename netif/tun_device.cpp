@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "netif/cpu.hpp"
 #include "netif/packet_pool.hpp"
 #include "netif/rtnetlink.hpp"
 
@@ -119,6 +120,7 @@ bool TunDevice::read_one(PacketPtr& pkt) {
 // The driver's receive loop: sleep until the fd is readable, then take up to kReadBatch packets
 // and hand them to netif_rx inside one bh-disabled section, so NET_RX runs once per batch.
 void TunDevice::reader_main() {
+    name_this_thread(name() + "-rx");
     pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     PacketPtr pkt;
     while (!stopped_.load(std::memory_order_relaxed)) {

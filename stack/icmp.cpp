@@ -116,10 +116,10 @@ void Icmp::icmp_echo(const Packet& req, const IcmpView& icmp) {
     // The reply comes from the address the request was sent to (fib_compute_spec_dst).
     const Ipv4Address src = req.pkt_type == PacketType::host ? iph.dst() : Ipv4Address{};
     push_reply(IcmpRepr::echo(wire::kIcmpEchoReply, icmp.echo_id(), icmp.echo_seq(), icmp.data()), iph.src(),
-               src, iph.tos());
+               src, iph.tos(), &req.trace);
 }
 
-void Icmp::push_reply(const IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std::uint8_t tos) {
+void Icmp::push_reply(const IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std::uint8_t tos, const Trace* cause) {
     Route rt;
     if (stack_.ip().route_output(dst, src, nullptr, rt)) {
         stack_.snmp().icmp.inc(IcmpMib::OutErrors);
@@ -128,6 +128,7 @@ void Icmp::push_reply(const IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std
     PacketPtr out = PacketPool::instance().alloc(msg.buffer_len());  // the IP header goes in the headroom
     if (!out) return;
     msg.emit({out->put(msg.buffer_len()), msg.buffer_len()});
+    if (cause) out->trace.follow(*cause);  // a traced request's reply is traced too
     Snmp& snmp = stack_.snmp();
     snmp.icmp.inc(IcmpMib::OutMsgs);  // icmp_out_count
     snmp.icmp_out_type[msg.type].fetch_add(1, std::memory_order_relaxed);
@@ -168,7 +169,7 @@ void Icmp::icmp_send(const Packet& orig, std::uint8_t type, std::uint8_t code, s
     const std::size_t room = kIcmpErrorMax - wire::kIpv4MinHeader - wire::kIcmpHeader;
     const std::size_t quoted = std::min(datagram.size(), room);
     const std::uint8_t tos = static_cast<std::uint8_t>((iph.tos() & 0x1e) | kIptosPrecInternetControl);
-    push_reply(IcmpRepr{type, code, info, datagram.first(quoted)}, iph.src(), src, tos);
+    push_reply(IcmpRepr{type, code, info, datagram.first(quoted)}, iph.src(), src, tos, &orig.trace);
 }
 
 // icmpv4_mask_allow + icmp_global_allow: a token bucket of icmp_msgs_burst refilled at

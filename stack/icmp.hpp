@@ -29,7 +29,9 @@ private:
     void icmp_echo(const Packet& req, const wire::IcmpView& icmp);
     void icmp_unreach(const wire::IcmpView& icmp);
     // icmp_push_reply: route back to `dst` from `src`, build and send.
-    void push_reply(const wire::IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std::uint8_t tos);
+    // A reply to a traced packet is traced under the same id (`cause`).
+    void push_reply(const wire::IcmpRepr& msg, Ipv4Address dst, Ipv4Address src, std::uint8_t tos,
+                    const Trace* cause = nullptr);
     bool global_allow(std::uint8_t type, std::uint8_t code);     // icmpv4_global_allow
     bool xrlim_allow(Ipv4Address peer, const Device& out_dev);    // icmpv4_xrlim_allow
 

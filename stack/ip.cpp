@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "netif/trace_log.hpp"
 #include "stack/icmp.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/icmp.hpp"
@@ -12,6 +13,11 @@ using wire::Ipv4Error;
 using wire::Ipv4View;
 
 Ip::Ip(Stack& stack) : stack_(stack), ident_seed_(std::random_device{}()) {}
+
+void Ip::trace_next(int n) {
+    if (n > 0 && trace_budget_.load() <= 0) TraceLog::add_user();  // NET_RX stamps its rounds
+    trace_budget_.store(n);
+}
 
 void Ip::add_protocol(std::uint8_t protocol, InetProtocol* handler) { protocols_[protocol] = handler; }
 
@@ -159,6 +165,9 @@ std::uint16_t Ip::select_ident(Ipv4Address src, Ipv4Address dst, std::uint8_t pr
 }
 
 std::error_code Ip::ip_local_out(PacketPtr pkt, const Route& rt, wire::Ipv4Repr repr) {
+    if (trace_budget_.load(std::memory_order_relaxed) > 0 && !pkt->trace.on) [[unlikely]]
+        if (trace_budget_.fetch_sub(1, std::memory_order_relaxed) > 0)
+            pkt->trace.start(trace_ids_.fetch_add(1, std::memory_order_relaxed) + 1);
     if (pkt->size() + wire::kIpv4MinHeader > 0xffff) return std::make_error_code(std::errc::message_size);
     repr.payload_len = pkt->size();
     repr.src = rt.src;

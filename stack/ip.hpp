@@ -50,6 +50,9 @@ public:
     // Prepends the header repr describes (its payload_len is set from the packet) and sends.
     std::error_code ip_local_out(PacketPtr pkt, const Route& rt, wire::Ipv4Repr repr);
 
+    // Trace the next `n` datagrams sent (vlo-nc --trace): each gets the next trace id, from 1.
+    void trace_next(int n);
+
     // ip_select_ident for datagrams without DF: a per-destination counter (ip_idents).
     std::uint16_t select_ident(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol);
 
@@ -65,6 +68,8 @@ private:
     std::array<InetProtocol*, 256> protocols_{};
     std::array<std::atomic<std::uint32_t>, 2048> idents_{};
     std::uint32_t ident_seed_;
+    std::atomic<int> trace_budget_{0};
+    std::atomic<std::uint64_t> trace_ids_{0};
 };
 
 }  // namespace vlo

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "netif/packet_pool.hpp"
+#include "netif/trace_log.hpp"
 #include "stack/socket_wait.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/icmp.hpp"
@@ -56,7 +57,17 @@ void PingTable::ping_rcv(PacketPtr pkt) {
 PingSocket::PingSocket(Stack& stack) : stack_(stack) {}
 
 PingSocket::~PingSocket() {
+    set_trace(false);
     if (ident_ != 0) stack_.ping_table().unbind(ident_);
+}
+
+void PingSocket::set_trace(bool on) {
+    if (on == trace_) return;
+    trace_ = on;
+    if (on)
+        TraceLog::add_user();
+    else
+        TraceLog::remove_user();
 }
 
 std::error_code PingSocket::bind(Ipv4Address local, std::uint16_t ident) {
@@ -97,12 +108,15 @@ std::error_code PingSocket::send_echo(Ipv4Address dst, std::uint16_t seq, std::s
     snmp.icmp.inc(IcmpMib::OutMsgs);
     snmp.icmp.inc(IcmpMib::OutEchos);
     snmp.icmp_out_type[wire::kIcmpEcho].fetch_add(1, std::memory_order_relaxed);
-    // Sockets default to IP_PMTUDISC_WANT, so DF is set; an unconnected socket's DF datagrams
-    // carry IP ID 0 (ip_select_ident_segs).
+    // Sockets default to IP_PMTUDISC_WANT: DF is set on what fits the route's MTU, and what
+    // does not is fragmented here without it (__ip_make_skb). An unconnected socket's DF
+    // datagrams carry IP ID 0 (ip_select_ident_segs).
     wire::Ipv4Repr ip;
     ip.protocol = wire::kIpProtoIcmp;
     ip.ttl = static_cast<std::uint8_t>(ttl_ > 0 ? ttl_ : stack_.config().ip_default_ttl);
-    ip.dont_fragment = true;
+    ip.dont_fragment = msg.buffer_len() + wire::kIpv4MinHeader <= rt.dev->mtu();
+    if (!ip.dont_fragment) ip.id = stack_.ip().select_ident(rt.src, rt.dst, wire::kIpProtoIcmp);
+    if (trace_) pkt->trace.start(trace_id(seq));
     return stack_.ip().ip_local_out(std::move(pkt), rt, ip);
 }
 

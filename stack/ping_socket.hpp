@@ -73,6 +73,11 @@ public:
 
     std::uint64_t drops() const { return drops_; }
 
+    // Trace every echo request this socket sends (and, following it, the reply): the paths go
+    // to the TraceLog under trace_id(seq).
+    void set_trace(bool on);
+    std::uint64_t trace_id(std::uint16_t seq) const { return std::uint64_t{ident_} << 16 | seq; }
+
 private:
     friend class PingTable;
     void queue_rcv(PacketPtr pkt);  // ping_queue_rcv_skb, from NET_RX
@@ -88,6 +93,7 @@ private:
     PacketQueue rcv_queue_;            // guarded by mu_
     std::size_t rcv_bytes_ = 0;        // guarded by mu_
     std::uint64_t drops_ = 0;          // guarded by mu_ (sk_drops)
+    bool trace_ = false;
 };
 
 }  // namespace vlo

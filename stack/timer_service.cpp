@@ -1,5 +1,7 @@
 #include "stack/timer_service.hpp"
 
+#include "netif/cpu.hpp"
+
 namespace vlo {
 
 Timer::~Timer() {
@@ -87,6 +89,7 @@ void TimerService::run_due() {
 }
 
 void TimerService::thread_main() {
+    name_this_thread("vlo-timers");  // the kernel's timer softirq, as a thread
     std::unique_lock lock(mu_);
     while (!stopping_) {
         if (heap_.empty()) {

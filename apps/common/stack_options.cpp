@@ -45,6 +45,21 @@ std::optional<std::string> StackOptions::apply(int opt, const char* arg) {
                 return std::nullopt;
             }
             return bad("worker", "softirq, ksoftirqd, busypoll or inline");
+        case kOptTrace: {
+            trace = kDefaultTrace;
+            if (!arg) return std::nullopt;
+            int n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size() || n < 1 || n > 100000)
+                return bad("trace", "1 to 100000 packets");
+            trace = n;
+            return std::nullopt;
+        }
+        case kOptTraceJson:
+            if (value.empty()) return bad("trace-json", "a file name");
+            trace_json = value;
+            if (trace == 0) trace = kDefaultTrace;
+            return std::nullopt;
         case kOptTun:
         case kOptAddr:
         case kOptKernelAddr:
@@ -69,7 +84,10 @@ const char* stack_options_usage() {
            "  --queue <name>     backlog queue design: list (kernel) or ring; default list\n"
            "  --worker <name>    who runs NET_RX: softirq (kernel), ksoftirqd, busypoll,\n"
            "                     inline; default softirq\n") +
-           tun_options_usage();
+           tun_options_usage() +
+           "  --trace[=<n>]      print the path of the first <n> packets (default 10), stage\n"
+           "                     by stage, with the time each step took\n"
+           "  --trace-json <f>   write the traced paths to <f> as Chrome/Perfetto trace events\n";
     return text.c_str();
 }
 

@@ -1,7 +1,8 @@
 // The command-line options every vlo app shares to shape its in-process stack:
 //   --policy linux|bsd  --alias ADDR[/LEN]  --cpus N  --queue list|ring
 //   --worker softirq|ksoftirqd|busypoll|inline
-// and, to put the stack on a TUN interface as well, the options of tun_options.hpp.
+// and, to put the stack on a TUN interface as well, the options of tun_options.hpp; and, to see
+// packets' paths, --trace[=N] and --trace-json FILE (what is traced is each app's choice).
 #pragma once
 
 #include <getopt.h>
@@ -21,6 +22,8 @@ enum StackOption : int {
     kOptCpus,
     kOptQueue,
     kOptWorker,
+    kOptTrace,
+    kOptTraceJson,
 };
 
 // getopt_long entries for the options above.
@@ -30,12 +33,16 @@ inline constexpr option kStackLongOptions[] = {
     {"worker", required_argument, nullptr, kOptWorker}, kTunLongOptions[0],
     kTunLongOptions[1],                                 kTunLongOptions[2],
     kTunLongOptions[3],
+    {"trace", optional_argument, nullptr, kOptTrace},   {"trace-json", required_argument, nullptr, kOptTraceJson},
 };
 
 struct StackOptions {
+    static constexpr int kDefaultTrace = 10;
     StackConfig config;
     std::vector<Ipv4Cidr> aliases;  // added to lo, as `ip addr add ADDR dev lo` / `ifconfig lo0 alias`
     TunOptions tun;
+    int trace = 0;           // --trace[=N]: how many packets to trace (0: none)
+    std::string trace_json;  // --trace-json FILE: the traces in the trace-event format
 
     // Takes one option; on a bad value returns the reason, e.g. "invalid --cpus: 'x'".
     std::optional<std::string> apply(int opt, const char* arg);

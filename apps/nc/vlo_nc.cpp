@@ -3,13 +3,18 @@
 //   vlo-nc --serve echo@127.0.0.2:7 127.0.0.2 7
 // echoes stdin. Messages and exit codes are netcat's (1 on its errors); a bad value of one of
 // vlo's own options is one line and exit 2.
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
+#include "apps/common/trace_output.hpp"
 #include "apps/nc/nc_options.hpp"
 #include "apps/nc/netcat.hpp"
 #include "apps/servers/servers.hpp"
+#include "netif/trace_log.hpp"
 #include "stack/stack.hpp"
 
 namespace {
@@ -31,6 +36,25 @@ void print_stat(Stack& stack) {
                      (unsigned long long)sd.runs_in_busypoll.load(),
                      (unsigned long long)sd.ksoftirqd_wakeups.load());
     }
+}
+
+// The traced segments' paths, in the order they were sent, on stderr (stdout is the data), and
+// as trace events with --trace-json.
+bool report_traces(const apps::StackOptions& so) {
+    std::vector<Trace> traces = TraceLog::instance().take_all();
+    std::sort(traces.begin(), traces.end(), [](const Trace& a, const Trace& b) {
+        return a.id != b.id ? a.id < b.id : a.generation < b.generation;
+    });
+    for (const Trace& t : traces) {
+        std::fprintf(stderr, "\ntrace %llu%s:\n", static_cast<unsigned long long>(t.id),
+                     t.generation ? " (reply)" : "");
+        std::fputs(apps::trace_text(t).c_str(), stderr);
+    }
+    if (!so.trace_json.empty() && !apps::write_trace_json(so.trace_json, traces)) {
+        std::fprintf(stderr, "vlo-nc: %s: %s\n", so.trace_json.c_str(), std::strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -55,6 +79,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "vlo-nc: %s\n", err->c_str());
         return 2;
     }
+    if (o.stack.trace > 0) stack.ip().trace_next(o.stack.trace);
     int rc;
     {
         servers::ServerHost host(stack);
@@ -68,6 +93,7 @@ int main(int argc, char** argv) {
     // What the sockets still hold would go on to the peer after a kernel process exits; this
     // stack dies with the process, so it finishes that first (bounded, as tcp_fin_timeout).
     stack.linger(60 * kNsPerSec);
+    if (o.stack.trace > 0 && !report_traces(o.stack)) rc = 1;
     if (o.stat) print_stat(stack);
     return rc;
 }
