@@ -97,12 +97,14 @@ std::error_code PingSocket::send_echo(Ipv4Address dst, std::uint16_t seq, std::s
     snmp.icmp.inc(IcmpMib::OutMsgs);
     snmp.icmp.inc(IcmpMib::OutEchos);
     snmp.icmp_out_type[wire::kIcmpEcho].fetch_add(1, std::memory_order_relaxed);
-    // Sockets default to IP_PMTUDISC_WANT, so DF is set; an unconnected socket's DF datagrams
-    // carry IP ID 0 (ip_select_ident_segs).
+    // Sockets default to IP_PMTUDISC_WANT, so DF is set on what the device carries whole; an
+    // unconnected socket's DF datagrams carry IP ID 0 (ip_select_ident_segs). A longer one goes
+    // without DF, to be fragmented, with an ID of its own (__ip_make_skb).
     wire::Ipv4Repr ip;
     ip.protocol = wire::kIpProtoIcmp;
     ip.ttl = static_cast<std::uint8_t>(ttl_ > 0 ? ttl_ : stack_.config().ip_default_ttl);
-    ip.dont_fragment = true;
+    ip.dont_fragment = msg.buffer_len() + wire::kIpv4MinHeader <= rt.dev->mtu();
+    if (!ip.dont_fragment) ip.id = stack_.ip().select_ident(rt.src, rt.dst, wire::kIpProtoIcmp);
     return stack_.ip().ip_local_out(std::move(pkt), rt, ip);
 }
 

@@ -30,6 +30,7 @@ Stack::~Stack() {
     // core's threads, then the timer thread, then free the sockets.
     net_rx_->hold(true);
     timers_->stop();  // joins the timer thread; the sockets' timers die with them below
+    ip_.defrag().exit();  // pending reassembly queues and their timer, while the service lives
     tcp_.reset();
     timers_.reset();
     net_rx_.reset();
