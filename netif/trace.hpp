@@ -48,7 +48,8 @@ enum class DropReason : std::uint8_t {
     ip_invalid_source,   // martian source: 127/8, 0/8, multicast... on a non-loopback device
     ip_invalid_dest,     // martian destination (RFC 1122 3.2.1.3)
     ip_noproto,          // no protocol handler for the IP protocol number
-    ip_frag,             // a fragment, and reassembly is not built yet
+    ip_frag,             // a fragment reassembly refuses: over ipfrag_high_thresh, a bad end or
+                         // a datagram over 64 KiB (the kernel says NOT_SPECIFIED)
     icmp_csum,           // bad ICMP checksum
     icmp_type,           // ICMP type we do not answer
     no_socket,           // nobody to deliver to
@@ -58,6 +59,11 @@ enum class DropReason : std::uint8_t {
     socket_rcvbuff,      // receive queue full
     no_route,            // no route on output
     queue_purge,         // freed at shutdown with the queue it sat on
+    pkt_too_big,         // DF set and longer than the MTU (ip_fragment)
+    frag_failed,         // ip_do_fragment could not cut it: MTU below header + 8, no buffer
+    dup_frag,            // a fragment inside data already queued (IPFRAG_DUP)
+    frag_reasm_timeout,  // its queue expired after ipfrag_time (ip_expire)
+    ip_frag_overlap,     // overlapped its queue, which goes with it (RFC 5722; ReasmOverlaps)
     count_
 };
 

@@ -31,6 +31,14 @@ struct StackConfig {
     PortRange ip_local_port_range;                       // net.ipv4.ip_local_port_range
     std::uint32_t udp_rcvbuf = 212992;                   // net.core.rmem_default, for UDP
     std::uint32_t rmem_max = 212992;                     // net.core.rmem_max: SO_RCVBUF cap
+    // Reassembly (net/ipv4/ip_fragment.c, ipv4_frags_init_net). Above ipfrag_high_thresh bytes
+    // held in fragment queues (each queue's size plus its fragments' buffers) every fragment
+    // is refused. ipfrag_low_thresh is obsolete since Linux 4.17 (nothing prunes down to it any
+    // more); it is kept, as the sysctl is. A queue not complete ipfrag_time after its first
+    // fragment is dropped (ip_expire).
+    std::uint64_t ipfrag_high_thresh = 4 * 1024 * 1024;  // net.ipv4.ipfrag_high_thresh
+    std::uint64_t ipfrag_low_thresh = 3 * 1024 * 1024;   // net.ipv4.ipfrag_low_thresh
+    Nanos ipfrag_time = 30 * kNsPerSec;                  // net.ipv4.ipfrag_time (IP_FRAG_TIME)
 };
 
 }  // namespace vlo

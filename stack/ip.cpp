@@ -4,6 +4,7 @@
 
 #include "netif/trace_log.hpp"
 #include "stack/icmp.hpp"
+#include "stack/ip_fragment.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/icmp.hpp"
 
@@ -12,7 +13,7 @@ namespace vlo {
 using wire::Ipv4Error;
 using wire::Ipv4View;
 
-Ip::Ip(Stack& stack) : stack_(stack), ident_seed_(std::random_device{}()) {}
+Ip::Ip(Stack& stack) : stack_(stack), ident_seed_(std::random_device{}()), defrag_(stack) {}
 
 void Ip::trace_next(int n) {
     if (n > 0 && trace_budget_.load() <= 0) TraceLog::add_user();  // NET_RX stamps its rounds
@@ -98,14 +99,11 @@ PacketPtr Ip::ip_route_input(PacketPtr pkt, const Ipv4View& iph) {
 void Ip::ip_local_deliver(PacketPtr pkt) {
     pkt->trace.stamp(Stage::ip_local_deliver);
     Snmp& snmp = stack_.snmp();
+    // The transport sees whole datagrams only: a fragment waits for the rest (ip_defrag), and
+    // the one that completes a datagram brings it back here in one piece.
+    if (Ipv4View(pkt->network_bytes()).is_fragment())
+        if (!(pkt = defrag_.ip_defrag(std::move(pkt)))) return;
     const Ipv4View iph(pkt->network_bytes());
-    if (iph.is_fragment()) {
-        // Reassembly (RFC 815) comes with the TUN device, whose MTU makes fragments possible;
-        // on lo nothing fragments. Until then a fragment is a counted reassembly failure.
-        snmp.ip.inc(IpMib::ReasmReqds);
-        snmp.ip.inc(IpMib::ReasmFails);
-        return drop(std::move(pkt), DropReason::ip_frag);
-    }
     const std::uint8_t proto = iph.protocol();
     pkt->pull(iph.header_len());
     pkt->reset_transport_header();
@@ -183,14 +181,53 @@ std::error_code Ip::ip_output(PacketPtr pkt, Device& dev) {
     pkt->trace.stamp(Stage::ip_output);
     Snmp& snmp = stack_.snmp();
     snmp.ip.inc(IpMib::OutRequests);
-    if (pkt->size() > dev.mtu()) {
-        // ip_fragment: fragmentation arrives with the TUN device; lo's MTU exceeds any datagram.
-        snmp.ip.inc(IpMib::FragFails);
+    // ip_finish_output: lo's MTU is above any datagram; a wire's is not.
+    if (pkt->size() > dev.mtu()) return ip_fragment(std::move(pkt), dev);
+    ip_finish_output2(std::move(pkt), dev);
+    return {};
+}
+
+std::error_code Ip::ip_fragment(PacketPtr pkt, Device& dev) {
+    const std::uint32_t mtu = dev.mtu();
+    if (Ipv4View(pkt->bytes()).dont_fragment()) {
+        // DF and too big. vlo's sockets run IP_PMTUDISC_WANT and send DF only on what fits
+        // (__ip_make_skb), so this is a TCP segment or a caller of ip_local_out after the path
+        // shrank. As the kernel, tell the source with the MTU that fits (RFC 1191 section 4):
+        // a local source gets it back through lo, its err handler learns the MTU, and the
+        // sender gets EMSGSIZE.
+        stack_.snmp().ip.inc(IpMib::FragFails);
+        stack_.icmp().icmp_send(*pkt, wire::kIcmpDestUnreach, wire::kIcmpFragNeeded, mtu);
+        drop(std::move(pkt), DropReason::pkt_too_big);
         return std::make_error_code(std::errc::message_size);
     }
-    snmp.ip.inc(IpMib::OutTransmits);
+    return ip_do_fragment(std::move(pkt), dev);
+}
+
+// ip_do_fragment's slow path: each fragment a fresh pool buffer, sent as it is cut.
+std::error_code Ip::ip_do_fragment(PacketPtr pkt, Device& dev) {
+    Snmp& snmp = stack_.snmp();
+    skb_checksum_help(*pkt);  // no device will see the whole datagram to finish its checksum
+    IpFragState state(*pkt, dev.mtu());
+    auto fail = [&](std::errc err) {
+        snmp.ip.inc(IpMib::FragFails);
+        drop(std::move(pkt), DropReason::frag_failed);
+        return std::make_error_code(err);
+    };
+    if (!state.fits()) return fail(std::errc::message_size);
+    while (!state.done()) {
+        PacketPtr frag = state.next();
+        if (!frag) return fail(std::errc::no_buffer_space);
+        ip_finish_output2(std::move(frag), dev);
+        snmp.ip.inc(IpMib::FragCreates);
+    }
+    snmp.ip.inc(IpMib::FragOKs);
+    return {};  // consume_skb: the datagram went out in its fragments
+}
+
+// Every packet put on a device, whole datagram or fragment, is one OutTransmits.
+void Ip::ip_finish_output2(PacketPtr pkt, Device& dev) {
+    stack_.snmp().ip.inc(IpMib::OutTransmits);
     dev_queue_xmit(std::move(pkt), dev);
-    return {};
 }
 
 // __dev_queue_xmit: bottom halves stay off across the device's xmit (rcu_read_lock_bh); the

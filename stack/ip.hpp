@@ -1,7 +1,8 @@
 // IPv4 (net/ipv4/ip_input.c, ip_output.c, route.c): ip_rcv validates and routes what NET_RX
-// hands up, ip_local_deliver passes it to the transport protocol; ip_local_out → ip_output →
-// dev_queue_xmit sends, with bottom halves off so lo's receive work runs at the bh-enable on
-// the way out (the softirq design).
+// hands up, ip_local_deliver reassembles fragments (ip_defrag) and passes the datagram to the
+// transport protocol; ip_local_out → ip_output → dev_queue_xmit sends, fragmenting what is
+// longer than the device's MTU (ip_fragment), with bottom halves off so lo's receive work runs
+// at the bh-enable on the way out (the softirq design).
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 
 #include "netif/net_rx.hpp"
 #include "stack/fib.hpp"
+#include "stack/ip_defrag.hpp"
 #include "stack/wire/ipv4.hpp"
 
 namespace vlo {
@@ -48,6 +50,9 @@ public:
     std::error_code route_output(Ipv4Address dst, Ipv4Address src, const Device* oif, Route& rt) const;
 
     // Prepends the header repr describes (its payload_len is set from the packet) and sends.
+    // Longer than the device's MTU it leaves in fragments, unless DF is set: then it is
+    // dropped, an ICMP fragmentation needed goes to the source (here, back to the sender's own
+    // err handler) and the result is EMSGSIZE (ip_fragment).
     std::error_code ip_local_out(PacketPtr pkt, const Route& rt, wire::Ipv4Repr repr);
 
     // Trace the next `n` datagrams sent (vlo-nc --trace): each gets the next trace id, from 1.
@@ -56,11 +61,18 @@ public:
     // ip_select_ident for datagrams without DF: a per-destination counter (ip_idents).
     std::uint16_t select_ident(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol);
 
+    // The reassembly queues (net->ipv4.fqdir).
+    IpDefrag& defrag() { return defrag_; }
+    const IpDefrag& defrag() const { return defrag_; }
+
 private:
     // Returns the packet when the route says "deliver here", else drops and counts it.
     PacketPtr ip_route_input(PacketPtr pkt, const wire::Ipv4View& iph);
     void ip_local_deliver(PacketPtr pkt);
     std::error_code ip_output(PacketPtr pkt, Device& dev);
+    std::error_code ip_fragment(PacketPtr pkt, Device& dev);
+    std::error_code ip_do_fragment(PacketPtr pkt, Device& dev);
+    void ip_finish_output2(PacketPtr pkt, Device& dev);
     void dev_queue_xmit(PacketPtr pkt, Device& dev);
     void drop(PacketPtr pkt, DropReason reason);
 
@@ -70,6 +82,7 @@ private:
     std::uint32_t ident_seed_;
     std::atomic<int> trace_budget_{0};
     std::atomic<std::uint64_t> trace_ids_{0};
+    IpDefrag defrag_;
 };
 
 }  // namespace vlo

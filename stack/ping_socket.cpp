@@ -108,9 +108,9 @@ std::error_code PingSocket::send_echo(Ipv4Address dst, std::uint16_t seq, std::s
     snmp.icmp.inc(IcmpMib::OutMsgs);
     snmp.icmp.inc(IcmpMib::OutEchos);
     snmp.icmp_out_type[wire::kIcmpEcho].fetch_add(1, std::memory_order_relaxed);
-    // Sockets default to IP_PMTUDISC_WANT: DF is set on what fits the route's MTU, and what
-    // does not is fragmented here without it (__ip_make_skb). An unconnected socket's DF
-    // datagrams carry IP ID 0 (ip_select_ident_segs).
+    // Sockets default to IP_PMTUDISC_WANT, so DF is set on what the device carries whole; an
+    // unconnected socket's DF datagrams carry IP ID 0 (ip_select_ident_segs). A longer one goes
+    // without DF, to be fragmented, with an ID of its own (__ip_make_skb).
     wire::Ipv4Repr ip;
     ip.protocol = wire::kIpProtoIcmp;
     ip.ttl = static_cast<std::uint8_t>(ttl_ > 0 ? ttl_ : stack_.config().ip_default_ttl);

@@ -7,7 +7,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(IpMib::count_)> 
     "InReceives", "InHdrErrors", "InAddrErrors", "ForwDatagrams", "InUnknownProtos",
     "InDiscards", "InDelivers", "OutRequests", "OutDiscards", "OutNoRoutes", "ReasmTimeout",
     "ReasmReqds", "ReasmOKs", "ReasmFails", "FragOKs", "FragFails", "FragCreates",
-    "OutTransmits", "InNoRoutes", "InTruncatedPkts", "InCsumErrors"};
+    "OutTransmits", "InNoRoutes", "InTruncatedPkts", "InCsumErrors", "ReasmOverlaps"};
 constexpr std::array<std::string_view, static_cast<std::size_t>(IcmpMib::count_)> kIcmpNames = {
     "InMsgs", "InErrors", "InCsumErrors", "InDestUnreachs", "InTimeExcds", "InParmProbs",
     "InSrcQuenchs", "InRedirects", "InEchos", "InEchoReps", "InTimestamps", "InTimestampReps",

@@ -15,7 +15,7 @@ enum class IpMib {
     InDelivers, OutRequests, OutDiscards, OutNoRoutes, ReasmTimeout, ReasmReqds, ReasmOKs,
     ReasmFails, FragOKs, FragFails, FragCreates, OutTransmits,
     // IpExt
-    InNoRoutes, InTruncatedPkts, InCsumErrors,
+    InNoRoutes, InTruncatedPkts, InCsumErrors, ReasmOverlaps,
     count_
 };
 

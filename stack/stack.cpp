@@ -34,6 +34,7 @@ Stack::~Stack() {
     for (auto& dev : devices_) dev->stop();
     net_rx_->hold(true);
     timers_->stop();  // joins the timer thread; the sockets' timers die with them below
+    ip_.defrag().exit();  // pending reassembly queues and their timer, while the service lives
     tcp_.reset();
     timers_.reset();
     net_rx_.reset();

@@ -119,6 +119,7 @@ std::error_code UdpSocket::udp_sendmsg(const Ipv4Address* to, std::uint16_t to_p
     Snmp& snmp = stack_.snmp();
     Route rt;
     std::uint16_t sport = 0, dport = 0, id = 0;
+    bool connected = false;
     {
         std::lock_guard lk(sk_lock_);
         if (std::error_code ec = autobind()) return ec;  // inet_send_prepare
@@ -145,7 +146,8 @@ std::error_code UdpSocket::udp_sendmsg(const Ipv4Address* to, std::uint16_t to_p
         sport = num_;
         // ip_select_ident_segs: a connected socket numbers its datagrams from inet_id (random
         // at connect); an unconnected one sends its DF datagrams with ID 0.
-        if (connected_) id = ++inet_id_;
+        connected = connected_;
+        if (connected) id = ++inet_id_;
     }
     {
         // sock_alloc_send_pskb: a pending error is returned, and cleared, instead of sending.
@@ -172,12 +174,15 @@ std::error_code UdpSocket::udp_sendmsg(const Ipv4Address* to, std::uint16_t to_p
     } else {
         wire::store16(uh + 6, wire::udp_checksum(rt.src, rt.dst, pkt->bytes()));
     }
-    // Sockets default to IP_PMTUDISC_WANT: DF set.
+    // Sockets default to IP_PMTUDISC_WANT: DF on what the device carries whole; a longer
+    // datagram goes without DF, to be fragmented, and so needs an ID (__ip_make_skb).
     wire::Ipv4Repr ip;
     ip.protocol = wire::kIpProtoUdp;
     ip.ttl = static_cast<std::uint8_t>(stack_.config().ip_default_ttl);
-    ip.dont_fragment = true;
-    ip.id = id;
+    ip.dont_fragment = len + wire::kIpv4MinHeader <= rt.dev->mtu();
+    ip.id = connected || ip.dont_fragment
+                ? id
+                : stack_.ip().select_ident(rt.src, rt.dst, wire::kIpProtoUdp);
     if (std::error_code ec = stack_.ip().ip_local_out(std::move(pkt), rt, ip)) return ec;
     snmp.udp.inc(UdpMib::OutDatagrams);
     return {};
