@@ -49,7 +49,7 @@ struct CaptureStats {
 };
 
 class CaptureDevice final : public DeviceDecorator, private RxSink {
-  public:
+public:
     // Interposes itself as `inner`'s receive sink at once (passing packets on to the sink it
     // had); records nothing until start().
     CaptureDevice(Device& inner, const Clock& clock, const CaptureConfig& config = {});
@@ -81,7 +81,7 @@ class CaptureDevice final : public DeviceDecorator, private RxSink {
     void set_rx_sink(RxSink* sink) override;
     RxSink* rx_sink() const override { return upstream_; }
 
-  private:
+private:
     NetRxResult netif_rx(PacketPtr pkt) override;  // the inner device's receive sink
     void record(const Packet& pkt);
     void copy_in(const std::uint8_t* src, std::size_t n);  // at write_pos_, wrapping

@@ -25,7 +25,7 @@ namespace vlo {
 // clock", one pending wakeup at a time, a later call replacing an earlier one (mod_timer).
 // schedule() is called with the netem's lock held: it must not call back into the netem.
 class NetemWatchdog {
-  public:
+public:
     virtual ~NetemWatchdog() = default;
     virtual void schedule(Nanos when) = 0;
 };
@@ -51,7 +51,7 @@ struct NetemStats {
 };
 
 class NetemDevice final : public DeviceDecorator {
-  public:
+public:
     // An unseeded spec gets a random seed (seed() tells which, so the run can be repeated).
     NetemDevice(Device& inner, const Clock& clock, const NetemSpec& spec = {});
     ~NetemDevice() override;  // the watchdog goes first, then what is still queued is freed
@@ -95,7 +95,7 @@ class NetemDevice final : public DeviceDecorator {
     //     delayed 98 dropped 2 corrupted 0 ... ecn_marked 0 rate_waits 0 limit_drops 0
     std::string tc_show() const;
 
-  private:
+private:
     void apply(const NetemSpec& spec);  // under mu_
     void enqueue(PacketPtr pkt, Nanos now, bool is_duplicate);
     bool loss_event();
@@ -133,13 +133,13 @@ class NetemDevice final : public DeviceDecorator {
 //   netem.set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(stack.timers(), netem));
 template <class TimerT>
 class NetemTimerWatchdog final : public NetemWatchdog {
-  public:
+public:
     template <class Service>
     NetemTimerWatchdog(Service& service, NetemDevice& netem)
         : timer_(service, [&netem] { netem.run_due(); }) {}
     void schedule(Nanos when) override { timer_.arm(when); }
 
-  private:
+private:
     TimerT timer_;
 };
 

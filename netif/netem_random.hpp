@@ -15,7 +15,7 @@ namespace vlo {
 // prandom_u32_state: L'Ecuyer's four-component Tausworthe generator (LFSR113), the generator
 // the kernel's netem seeds with TCA_NETEM_PRNG_SEED, seeded as prandom_seed_state does.
 class NetemPrng {
-  public:
+public:
     explicit NetemPrng(std::uint64_t seed = 0) { seed_state(seed); }
     void seed_state(std::uint64_t seed);
     std::uint32_t next();
@@ -24,7 +24,7 @@ class NetemPrng {
         return static_cast<std::uint32_t>((std::uint64_t{next()} * n) >> 32);
     }
 
-  private:
+private:
     std::uint32_t s1_ = 0, s2_ = 0, s3_ = 0, s4_ = 0;
 };
 
@@ -32,7 +32,7 @@ class NetemPrng {
 // of 2^32, from tc's CORRELATION percent). Not a true statistical correlation, as tc-netem(8)
 // warns, but the kernel's approximation, kept as it is.
 class CorrelatedRandom {
-  public:
+public:
     // init_crandom: the starting `last` is itself random.
     void init(std::uint32_t rho, NetemPrng& prng) {
         rho_ = rho;
@@ -40,7 +40,7 @@ class CorrelatedRandom {
     }
     std::uint32_t next(NetemPrng& prng);
 
-  private:
+private:
     std::uint32_t rho_ = 0;
     std::uint32_t last_ = 0;
 };

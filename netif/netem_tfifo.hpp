@@ -14,7 +14,7 @@ namespace vlo {
 // when there is no jitter); an earlier one is placed by a walk from the head, the pre-4.15
 // tfifo's sorted list rather than today's rbtree, bounded by netem's limit.
 class NetemTfifo {
-  public:
+public:
     NetemTfifo() = default;
     NetemTfifo(const NetemTfifo&) = delete;
     NetemTfifo& operator=(const NetemTfifo&) = delete;
@@ -59,7 +59,7 @@ class NetemTfifo {
         }
     }
 
-  private:
+private:
     Packet* head_ = nullptr;
     Packet* tail_ = nullptr;
     std::size_t size_ = 0;
@@ -68,7 +68,7 @@ class NetemTfifo {
 // sch->q, the qdisc's own queue that netem puts a reordered packet at the head of
 // (__qdisc_enqueue_head) and dequeues from before the tfifo.
 class NetemHeadQueue {
-  public:
+public:
     NetemHeadQueue() = default;
     NetemHeadQueue(const NetemHeadQueue&) = delete;
     NetemHeadQueue& operator=(const NetemHeadQueue&) = delete;
@@ -99,7 +99,7 @@ class NetemHeadQueue {
         }
     }
 
-  private:
+private:
     Packet* head_ = nullptr;
     Packet* tail_ = nullptr;
     std::size_t size_ = 0;

@@ -54,8 +54,7 @@ Packet* PacketPool::make(int size_class) {
     const std::size_t cap = kCapacity[size_class];
     void* mem = ::operator new(sizeof(Packet) + cap);
     auto* buf = static_cast<std::uint8_t*>(mem) + sizeof(Packet);
-    return new (mem)
-        Packet(buf, static_cast<std::uint32_t>(cap), static_cast<std::uint8_t>(size_class));
+    return new (mem) Packet(buf, static_cast<std::uint32_t>(cap), static_cast<std::uint8_t>(size_class));
 }
 
 PacketPtr PacketPool::alloc(std::size_t size) {

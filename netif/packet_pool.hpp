@@ -14,7 +14,7 @@
 namespace vlo {
 
 class PacketPool {
-  public:
+public:
     static constexpr std::size_t kSmallCapacity = 2048;
     static constexpr std::size_t kLargeCapacity = Packet::kHeadroom + 65536;
     static constexpr int kClasses = 2;
@@ -31,15 +31,13 @@ class PacketPool {
     PacketPtr copy(const Packet& src);
 
     // Heap allocations made so far: flat in the steady state (a test counts them).
-    std::uint64_t heap_allocations() const {
-        return heap_allocations_.load(std::memory_order_relaxed);
-    }
+    std::uint64_t heap_allocations() const { return heap_allocations_.load(std::memory_order_relaxed); }
 
     ~PacketPool();
     PacketPool(const PacketPool&) = delete;
     PacketPool& operator=(const PacketPool&) = delete;
 
-  private:
+private:
     friend struct PacketDeleter;
     friend struct ThreadCache;
     PacketPool() = default;

@@ -38,7 +38,7 @@ RecordHeader record_header(Nanos ts, std::uint32_t caplen, std::uint32_t len, bo
 
 // Where pcap bytes go. write() takes all of `bytes` or fails.
 class PcapSink {
-  public:
+public:
     virtual ~PcapSink() = default;
     virtual std::error_code write(std::span<const std::uint8_t> bytes) = 0;
 };
@@ -46,7 +46,7 @@ class PcapSink {
 // A file descriptor: a file, a pipe, a connected socket. Short writes are continued and EINTR
 // retried; a peer that went away is an error (EPIPE), not a signal (MSG_NOSIGNAL on sockets).
 class FdPcapSink final : public PcapSink {
-  public:
+public:
     FdPcapSink(int fd, bool owned);
     ~FdPcapSink() override;
     FdPcapSink(const FdPcapSink&) = delete;
@@ -58,7 +58,7 @@ class FdPcapSink final : public PcapSink {
     std::error_code write(std::span<const std::uint8_t> bytes) override;
     int fd() const { return fd_; }
 
-  private:
+private:
     int fd_;
     bool owned_;
     bool socket_;  // send(MSG_NOSIGNAL) rather than write(2)
@@ -66,19 +66,19 @@ class FdPcapSink final : public PcapSink {
 
 // Anything else: the bytes are handed to `fn`, which returns an error to stop the capture.
 class CallbackPcapSink final : public PcapSink {
-  public:
+public:
     using Fn = std::function<std::error_code(std::span<const std::uint8_t>)>;
     explicit CallbackPcapSink(Fn fn) : fn_(std::move(fn)) {}
     std::error_code write(std::span<const std::uint8_t> bytes) override { return fn_(bytes); }
 
-  private:
+private:
     Fn fn_;
 };
 
 // Writes a pcap stream synchronously, for packets already in hand (tools, tests). The capture
 // decorator (capture.hpp) is the one to put on a device: it never makes the stack wait.
 class PcapWriter {
-  public:
+public:
     PcapWriter(PcapSink& sink, std::uint32_t snaplen = pcap::kMaxSnaplen,
                std::uint32_t linktype = pcap::kLinktypeRaw, bool nanosecond = true)
         : sink_(sink), snaplen_(snaplen), linktype_(linktype), nanosecond_(nanosecond) {}
@@ -87,7 +87,7 @@ class PcapWriter {
     // One record: at most snaplen bytes of `packet`, stamped `ts` (since the epoch).
     std::error_code write_packet(Nanos ts, std::span<const std::uint8_t> packet);
 
-  private:
+private:
     PcapSink& sink_;
     std::uint32_t snaplen_;
     std::uint32_t linktype_;
