@@ -41,6 +41,11 @@ void CaptureDevice::set_rx_sink(RxSink* sink) {
 }
 
 std::error_code CaptureDevice::start_file(const std::string& path) {
+    {
+        // Before the file is created: a running capture's own file must not be truncated.
+        std::lock_guard lock(mu_);
+        if (started_) return std::make_error_code(std::errc::device_or_resource_busy);
+    }
     std::error_code ec;
     std::unique_ptr<FdPcapSink> sink = FdPcapSink::create_file(path, ec);
     if (!sink) return ec;
