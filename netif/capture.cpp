@@ -41,6 +41,7 @@ void CaptureDevice::set_rx_sink(RxSink* sink) {
 }
 
 std::error_code CaptureDevice::start_file(const std::string& path) {
+    std::lock_guard control(control_mu_);
     {
         // Before the file is created: a running capture's own file must not be truncated.
         std::lock_guard lock(mu_);
@@ -49,10 +50,15 @@ std::error_code CaptureDevice::start_file(const std::string& path) {
     std::error_code ec;
     std::unique_ptr<FdPcapSink> sink = FdPcapSink::create_file(path, ec);
     if (!sink) return ec;
-    return start(std::move(sink));
+    return start_locked(std::move(sink));
 }
 
 std::error_code CaptureDevice::start(std::unique_ptr<PcapSink> sink) {
+    std::lock_guard control(control_mu_);
+    return start_locked(std::move(sink));
+}
+
+std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink) {
     if (!sink || config_.buffer_bytes < pcap::kRecordHeaderLen + config_.snaplen)
         return std::make_error_code(std::errc::invalid_argument);
     std::lock_guard lock(mu_);
@@ -81,6 +87,7 @@ void CaptureDevice::flush() {
 }
 
 std::error_code CaptureDevice::close() {
+    std::lock_guard control(control_mu_);
     {
         std::lock_guard lock(mu_);
         if (!started_) return error_;

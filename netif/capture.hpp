@@ -83,6 +83,7 @@ public:
 
 private:
     NetRxResult netif_rx(PacketPtr pkt) override;  // the inner device's receive sink
+    std::error_code start_locked(std::unique_ptr<PcapSink> sink);  // under control_mu_
     void record(const Packet& pkt);
     void copy_in(const std::uint8_t* src, std::size_t n);  // at write_pos_, wrapping
     void writer_main();
@@ -95,6 +96,7 @@ private:
     Nanos epoch_offset_ = 0;  // added to the clock for pcap's since-the-epoch timestamps
 
     std::atomic<bool> capturing_{false};  // checked before taking the lock
+    std::mutex control_mu_;               // one start() or close() at a time
     mutable std::mutex mu_;
     std::condition_variable work_;     // the writer waits for bytes
     std::condition_variable drained_;  // flush() waits for the ring to empty

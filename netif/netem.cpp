@@ -227,7 +227,7 @@ void NetemDevice::enqueue(PacketPtr pkt, Nanos now, bool is_duplicate) {
     stats_.backlog_bytes += len;
     ++stats_.backlog_packets;
     if (spec_.gap == 0 ||            // not reordering
-        counter_ + 1 < spec_.gap ||  // inside the gap: counter < gap - 1
+        counter_ < spec_.gap - 1 ||  // inside the last reordering gap
         spec_.reorder < reorder_cor_.next(prng_)) {
         Nanos delay = netem_tabledist(spec_.latency, spec_.jitter, delay_cor_, prng_, dist_);
         Nanos start = now;
