@@ -1,5 +1,6 @@
 #include "netif/packet_pool.hpp"
 
+#include <cstring>
 #include <new>
 
 #include "netif/trace_log.hpp"
@@ -62,7 +63,10 @@ PacketPtr PacketPool::alloc(std::size_t size) {
     int c = 0;
     while (c < kClasses && size + Packet::kHeadroom > kCapacity[c]) ++c;
     if (c == kClasses) return nullptr;
+    return alloc_class(c);
+}
 
+PacketPtr PacketPool::alloc_class(int c) {
     ThreadCache& tc = tl_cache;
     if (tc.count[c] == 0 && tc.alive) tc.count[c] = take_batch(c, tc.head[c], kCacheMax[c] / 2);
     Packet* p;
@@ -75,6 +79,26 @@ PacketPtr PacketPool::alloc(std::size_t size) {
         p = make(c);
     }
     return PacketPtr(p);
+}
+
+PacketPtr PacketPool::copy(const Packet& src) {
+    if (src.size_class_ >= kClasses) return nullptr;
+    PacketPtr p = alloc_class(src.size_class_);
+    // Same class, same capacity: every offset of the original is valid in the copy. The headroom
+    // goes along too (as skb_copy copies it): a pulled header stays readable through network().
+    std::memcpy(p->buf_, src.buf_, src.tail_);
+    p->head_ = src.head_;
+    p->tail_ = src.tail_;
+    p->dev = src.dev;
+    p->protocol = src.protocol;
+    p->network_header = src.network_header;
+    p->transport_header = src.transport_header;
+    p->ip_summed = src.ip_summed;
+    p->pkt_type = src.pkt_type;
+    p->queued_cpu = src.queued_cpu;
+    p->tstamp = src.tstamp;
+    p->trace = src.trace;
+    return p;
 }
 
 void PacketPool::release(Packet* p) {

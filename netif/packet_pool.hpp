@@ -25,6 +25,11 @@ public:
     // Returns nullptr only if size exceeds the largest class.
     PacketPtr alloc(std::size_t size);
 
+    // skb_copy: a private copy of `src`, data and metadata, with the same headroom and header
+    // offsets (netem's duplicates, which must not share bytes with the original it corrupts).
+    // Returns nullptr only if src was not from this pool's classes (never, in practice).
+    PacketPtr copy(const Packet& src);
+
     // Heap allocations made so far: flat in the steady state (a test counts them).
     std::uint64_t heap_allocations() const { return heap_allocations_.load(std::memory_order_relaxed); }
 
@@ -38,6 +43,7 @@ private:
     PacketPool() = default;
 
     Packet* make(int size_class);
+    PacketPtr alloc_class(int size_class);
     void release(Packet* p);
     // Depot: shared free lists, touched only in batches.
     std::size_t take_batch(int size_class, Packet*& head, std::size_t max);

@@ -1,0 +1,211 @@
+#include "netif/capture.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+namespace vlo {
+
+namespace {
+
+// A real clock counts from boot; pcap wants the time since the epoch, as the kernel stamps
+// captures with ktime_get_real. A virtual clock's time is shown as it is.
+Nanos epoch_offset(const Clock& clock) {
+    if (clock.is_virtual()) return 0;
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return Nanos{ts.tv_sec} * kNsPerSec + ts.tv_nsec - clock.now_ns();
+}
+
+// tcpdump's PLURAL_SUFFIX.
+std::string count_line(std::uint64_t n, const char* what) {
+    return std::to_string(n) + (n == 1 ? " packet " : " packets ") + what + "\n";
+}
+
+}  // namespace
+
+CaptureDevice::CaptureDevice(Device& inner, const Clock& clock, const CaptureConfig& config)
+    : DeviceDecorator(inner), clock_(clock), config_(config), upstream_(inner.rx_sink()) {
+    if (config_.snaplen == 0) config_.snaplen = pcap::kMaxSnaplen;  // tcpdump -s 0
+    inner.set_rx_sink(this);
+}
+
+CaptureDevice::~CaptureDevice() {
+    close();
+    inner().set_rx_sink(upstream_);
+}
+
+void CaptureDevice::set_rx_sink(RxSink* sink) {
+    upstream_ = sink;
+    inner().set_rx_sink(this);
+}
+
+std::error_code CaptureDevice::start_file(const std::string& path) {
+    std::lock_guard control(control_mu_);
+    {
+        // Before the file is created: a running capture's own file must not be truncated.
+        std::lock_guard lock(mu_);
+        if (started_) return std::make_error_code(std::errc::device_or_resource_busy);
+    }
+    std::error_code ec;
+    std::unique_ptr<FdPcapSink> sink = FdPcapSink::create_file(path, ec);
+    if (!sink) return ec;
+    return start_locked(std::move(sink));
+}
+
+std::error_code CaptureDevice::start(std::unique_ptr<PcapSink> sink) {
+    std::lock_guard control(control_mu_);
+    return start_locked(std::move(sink));
+}
+
+std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink) {
+    if (!sink || config_.buffer_bytes < pcap::kRecordHeaderLen + config_.snaplen)
+        return std::make_error_code(std::errc::invalid_argument);
+    std::lock_guard lock(mu_);
+    if (started_) return std::make_error_code(std::errc::device_or_resource_busy);
+    if (std::error_code ec =
+            PcapWriter(*sink, config_.snaplen, pcap::kLinktypeRaw, config_.nanosecond)
+                .write_header())
+        return ec;
+    ring_.assign(config_.buffer_bytes, 0);
+    write_pos_ = read_pos_ = used_ = 0;
+    stats_ = CaptureStats{};
+    stats_.bytes_written = pcap::kGlobalHeaderLen;
+    error_.clear();
+    stopping_ = false;
+    started_ = true;
+    epoch_offset_ = epoch_offset(clock_);
+    sink_ = std::move(sink);
+    writer_ = std::thread([this] { writer_main(); });
+    capturing_.store(true, std::memory_order_release);
+    return {};
+}
+
+void CaptureDevice::flush() {
+    std::unique_lock lock(mu_);
+    drained_.wait(lock, [&] { return used_ == 0 || !started_; });
+}
+
+std::error_code CaptureDevice::close() {
+    std::lock_guard control(control_mu_);
+    {
+        std::lock_guard lock(mu_);
+        if (!started_) return error_;
+        capturing_.store(false, std::memory_order_relaxed);
+        stopping_ = true;
+        work_.notify_one();
+    }
+    writer_.join();  // it leaves only once the ring is empty
+    std::lock_guard lock(mu_);
+    sink_.reset();
+    started_ = false;
+    drained_.notify_all();
+    return error_;
+}
+
+bool CaptureDevice::done() const {
+    std::lock_guard lock(mu_);
+    return config_.count != 0 && stats_.captured >= config_.count;
+}
+
+std::error_code CaptureDevice::error() const {
+    std::lock_guard lock(mu_);
+    return error_;
+}
+
+CaptureStats CaptureDevice::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+std::string CaptureDevice::stats_text() const {
+    const CaptureStats s = stats();
+    return count_line(s.captured, "captured") + count_line(s.received, "received by filter") +
+           count_line(s.dropped, "dropped by kernel");
+}
+
+bool CaptureDevice::records_out() const {
+    switch (config_.direction) {
+        case CaptureDirection::inout:
+            return !is_loopback();
+        case CaptureDirection::out:
+            return true;
+        case CaptureDirection::in:
+            break;
+    }
+    return false;
+}
+
+NetdevTx CaptureDevice::xmit(PacketPtr pkt) {
+    if (records_out()) record(*pkt);
+    return inner().xmit(std::move(pkt));
+}
+
+NetRxResult CaptureDevice::netif_rx(PacketPtr pkt) {
+    if (records_in()) record(*pkt);
+    if (!upstream_) return NetRxResult::drop;
+    return upstream_->netif_rx(std::move(pkt));
+}
+
+void CaptureDevice::record(const Packet& pkt) {
+    if (!capturing_.load(std::memory_order_acquire)) return;
+    const Nanos ts = clock_.now_ns() + epoch_offset_;
+    const std::size_t len = pkt.size();
+    const auto caplen = static_cast<std::uint32_t>(std::min<std::size_t>(len, config_.snaplen));
+    const std::size_t need = pcap::kRecordHeaderLen + caplen;
+
+    std::lock_guard lock(mu_);
+    if (!capturing_.load(std::memory_order_relaxed)) return;
+    if (config_.count != 0 && stats_.captured >= config_.count) return;  // -c: finished
+    ++stats_.received;
+    if (ring_.size() - used_ < need) {  // the writer is behind: drop, never wait
+        ++stats_.dropped;
+        return;
+    }
+    const pcap::RecordHeader h =
+        pcap::record_header(ts, caplen, static_cast<std::uint32_t>(len), config_.nanosecond);
+    copy_in(h.data(), h.size());
+    copy_in(pkt.data(), caplen);
+    used_ += need;
+    ++stats_.captured;
+    if (writer_waiting_) work_.notify_one();  // a wakeup only when the writer sleeps
+}
+
+void CaptureDevice::copy_in(const std::uint8_t* src, std::size_t n) {
+    const std::size_t first = std::min(n, ring_.size() - write_pos_);
+    std::memcpy(ring_.data() + write_pos_, src, first);
+    std::memcpy(ring_.data(), src + first, n - first);
+    write_pos_ = (write_pos_ + n) % ring_.size();
+}
+
+void CaptureDevice::writer_main() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        writer_waiting_ = true;
+        work_.wait(lock, [&] { return used_ > 0 || stopping_; });
+        writer_waiting_ = false;
+        if (used_ == 0) break;  // stopping, and all written
+        // The bytes up to the ring's end (the rest next round). Producers only write to the
+        // free part, so these can be read unlocked.
+        const std::size_t at = read_pos_;
+        const std::size_t n = std::min(used_, ring_.size() - at);
+        const bool failed = static_cast<bool>(error_);
+        lock.unlock();
+        std::error_code ec;
+        if (!failed) ec = sink_->write({ring_.data() + at, n});
+        lock.lock();
+        read_pos_ = (at + n) % ring_.size();
+        used_ -= n;
+        if (ec) {
+            // A sink that failed (a reader that went away) ends the capture; what is left in
+            // the ring is discarded.
+            error_ = ec;
+            capturing_.store(false, std::memory_order_relaxed);
+        } else if (!failed) {
+            stats_.bytes_written += n;
+        }
+        drained_.notify_all();
+    }
+}
+
+}  // namespace vlo
