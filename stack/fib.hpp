@@ -66,6 +66,8 @@ public:
 
     const FibSnapshot& snapshot() const { return *current_.load(std::memory_order_acquire); }
 
+    // Every address and route on `from` moves to `to` (a decorator now wrapping `from`).
+    void replace_device(const Device& from, Device& to);
     // fib_lookup: the local table, then the main one; `oif` (when set) restricts to that device.
     std::optional<FibEntry> lookup(Ipv4Address dst, const Device* oif = nullptr) const;
     // Is `a` an address of this host (a local route covers it)? inet_addr_type == RTN_LOCAL.

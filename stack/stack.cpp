@@ -36,6 +36,9 @@ Stack::~Stack() {
     timers_->stop();  // joins the timer thread; the sockets' timers die with them below
     ip_.defrag().exit();  // pending reassembly queues and their timer, while the service lives
     tcp_.reset();
+    // Decorators may hold timers of the service (netem's watchdog): they go before it.
+    devices_.clear();
+    wrapped_.clear();
     timers_.reset();
     net_rx_.reset();
 }

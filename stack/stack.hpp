@@ -2,6 +2,7 @@
 // the FIB, the protocols and their counters, all under one StackConfig and one Clock.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,22 @@ public:
     Device& loopback() { return *devices_.front(); }
     // Registers a device: its received frames go to this stack's netif_rx. Returns it.
     Device& add_device(std::unique_ptr<Device> dev);
+    // Wraps the device called `name` in a decorator made by `wrap(inner)` (capture, netem): the
+    // decorator takes the device's place in the list and in every route, and the inner device
+    // lives on behind it. For set-up, before traffic flows. Returns the decorator, or null if
+    // there is no such device.
+    template <class Decorator, class Make>
+    Decorator* wrap_device(std::string_view name, Make make) {
+        const auto it = std::find_if(devices_.begin(), devices_.end(), [&](auto& d) { return d->name() == name; });
+        if (it == devices_.end()) return nullptr;
+        std::unique_ptr<Decorator> outer = make(**it);
+        Decorator* raw = outer.get();
+        fib_.replace_device(**it, *raw);
+        wrapped_.push_back(std::move(*it));
+        *it = std::move(outer);
+        raw->set_rx_sink(net_rx_.get());
+        return raw;
+    }
     int next_ifindex() const { return static_cast<int>(devices_.size()) + 1; }
     Device* find_device(std::string_view name);
     Device* find_device(int ifindex);
@@ -74,6 +91,8 @@ private:
     const Clock& clock_;
     Snmp snmp_;
     Fib fib_;
+    // Devices behind decorators: declared first, so freed after the decorators in devices_.
+    std::vector<std::unique_ptr<Device>> wrapped_;
     std::vector<std::unique_ptr<Device>> devices_;  // only grows while the stack lives
     Ip ip_;
     Icmp icmp_;

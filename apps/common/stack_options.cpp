@@ -2,6 +2,12 @@
 
 #include <charconv>
 #include <cstring>
+#include <sstream>
+
+#include "netif/capture.hpp"
+#include "netif/netem.hpp"
+#include "netif/netem_spec.hpp"
+#include "stack/ip_fragment.hpp"
 
 namespace vlo::apps {
 
@@ -60,6 +66,33 @@ std::optional<std::string> StackOptions::apply(int opt, const char* arg) {
             trace_json = value;
             if (trace == 0) trace = kDefaultTrace;
             return std::nullopt;
+        case kOptPcap:
+            if (value.empty()) return bad("pcap", "a file name");
+            pcap = value;
+            return std::nullopt;
+        case kOptPcapDev:
+            pcap_dev = value;
+            return std::nullopt;
+        case kOptNetem: {
+            // "dev DEV" first, as `tc qdisc add dev DEV root netem ...` names it; the rest is
+            // checked now so a typo stops the program before it starts.
+            std::istringstream in{std::string(value)};
+            std::string word, dev;
+            if (!(in >> word >> dev) || word != "dev") return bad("netem", "dev DEV then tc-netem options");
+            std::string rest;
+            std::getline(in, rest);
+            NetemParseResult parsed = parse_netem(rest);
+            if (!parsed.spec) return "--netem: " + parsed.error;
+            netem.emplace_back(value);
+            return std::nullopt;
+        }
+        case kOptSeed: {
+            std::uint64_t n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size()) return bad("seed", "a number");
+            seed = n;
+            return std::nullopt;
+        }
         case kOptTun:
         case kOptAddr:
         case kOptKernelAddr:
@@ -72,8 +105,44 @@ std::optional<std::string> StackOptions::configure(Stack& stack) const {
     for (const Ipv4Cidr& a : aliases)
         if (std::error_code ec = stack.addr_add("lo", a); ec && ec != std::errc::file_exists)
             return "--alias " + a.to_string() + ": " + ec.message();
-    if (tun.enabled()) return tun.attach(stack);
+    if (tun.enabled())
+        if (auto e = tun.attach(stack)) return e;
+    for (const std::string& text : netem) {
+        std::istringstream in(text);
+        std::string word, dev, rest;
+        in >> word >> dev;
+        std::getline(in, rest);
+        NetemSpec spec = *parse_netem(rest).spec;
+        if (seed) spec.seed = *seed;
+        auto* device = stack.wrap_device<NetemDevice>(dev, [&](Device& inner) {
+            return std::make_unique<NetemDevice>(inner, stack.clock(), spec);
+        });
+        if (!device) return "--netem: Cannot find device \"" + dev + "\"";  // tc's words
+        device->set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(stack.timers(), *device));
+        // A corrupted bit must land in a checksum someone computed: fill in what lo leaves.
+        device->set_checksum_help([](Packet& p) {
+            skb_checksum_help(p);
+            return true;
+        });
+    }
+    if (!pcap.empty()) {
+        const std::string dev = !pcap_dev.empty() ? pcap_dev : tun.enabled() ? tun.name : "lo";
+        auto* capture = stack.wrap_device<CaptureDevice>(
+            dev, [&](Device& inner) { return std::make_unique<CaptureDevice>(inner, stack.clock()); });
+        if (!capture) return "--pcap-dev " + dev + ": no such device";
+        if (std::error_code ec = capture->start_file(pcap)) return "--pcap " + pcap + ": " + ec.message();
+    }
     return std::nullopt;
+}
+
+std::string StackOptions::finish(Stack& stack) const {
+    std::string out;
+    for (const auto& d : stack.devices())
+        if (auto* capture = dynamic_cast<CaptureDevice*>(d.get())) {
+            capture->close();
+            out += capture->stats_text();
+        }
+    return out;
 }
 
 const char* stack_options_usage() {
@@ -87,7 +156,13 @@ const char* stack_options_usage() {
            tun_options_usage() +
            "  --trace[=<n>]      print the path of the first <n> packets (default 10), stage\n"
            "                     by stage, with the time each step took\n"
-           "  --trace-json <f>   write the traced paths to <f> as Chrome/Perfetto trace events\n";
+           "  --trace-json <f>   write the traced paths to <f> as Chrome/Perfetto trace events\n"
+           "  --pcap <file>      capture a device's packets into <file> (pcap; the TUN if any,\n"
+           "                     else lo)\n"
+           "  --pcap-dev <dev>   the device --pcap captures\n"
+           "  --netem <spec>     'dev DEV' then tc-netem's options (delay, loss, duplicate,\n"
+           "                     reorder, corrupt, rate, limit) on DEV's transmit; repeatable\n"
+           "  --seed <n>         seed netem's random choices: the same seed, the same run\n";
     return text.c_str();
 }
 

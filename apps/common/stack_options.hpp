@@ -24,6 +24,10 @@ enum StackOption : int {
     kOptWorker,
     kOptTrace,
     kOptTraceJson,
+    kOptPcap,
+    kOptPcapDev,
+    kOptNetem,
+    kOptSeed,
 };
 
 // getopt_long entries for the options above.
@@ -34,6 +38,8 @@ inline constexpr option kStackLongOptions[] = {
     kTunLongOptions[1],                                 kTunLongOptions[2],
     kTunLongOptions[3],
     {"trace", optional_argument, nullptr, kOptTrace},   {"trace-json", required_argument, nullptr, kOptTraceJson},
+    {"pcap", required_argument, nullptr, kOptPcap},     {"pcap-dev", required_argument, nullptr, kOptPcapDev},
+    {"netem", required_argument, nullptr, kOptNetem},   {"seed", required_argument, nullptr, kOptSeed},
 };
 
 struct StackOptions {
@@ -43,11 +49,18 @@ struct StackOptions {
     TunOptions tun;
     int trace = 0;           // --trace[=N]: how many packets to trace (0: none)
     std::string trace_json;  // --trace-json FILE: the traces in the trace-event format
+    std::string pcap;        // --pcap FILE: capture one device (the TUN if any, else lo)
+    std::string pcap_dev;    // --pcap-dev DEV: which
+    std::vector<std::string> netem;       // --netem 'dev DEV OPTIONS', in tc-netem's words
+    std::optional<std::uint64_t> seed;    // --seed N: netem's and the rules' random choices
 
     // Takes one option; on a bad value returns the reason, e.g. "invalid --cpus: 'x'".
     std::optional<std::string> apply(int opt, const char* arg);
-    // Adds the aliases to the stack's lo and attaches the TUN, if any.
+    // Adds the aliases to the stack's lo, attaches the TUN, puts netem and capture decorators
+    // on the devices named and starts the capture.
     std::optional<std::string> configure(Stack& stack) const;
+    // Ends the capture, writing what is queued; returns tcpdump's closing lines, if capturing.
+    std::string finish(Stack& stack) const;
 };
 
 // The lines describing these options, for a usage text.
