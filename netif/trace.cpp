@@ -21,7 +21,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::coun
     "NOT_DROPPED",     "NOT_SPECIFIED", "DEV_READY",      "CPU_BACKLOG",    "UNHANDLED_PROTO",
     "PKT_TOO_SMALL",   "IP_CSUM",       "IP_INHDR",       "IP_INADDRERRORS", "IP_INVALID_SOURCE",
     "IP_INVALID_DEST", "IP_NOPROTO",     "IP_FRAG",      "ICMP_CSUM",     "ICMP_TYPE",      "NO_SOCKET",      "TCP_CSUM",      "UDP_CSUM",      "SOCKET_BACKLOG", "SOCKET_RCVBUFF",
-    "NO_ROUTE",        "QUEUE_PURGE",
+    "NO_ROUTE",        "QUEUE_PURGE",   "NETFILTER_DROP",
 };
 }  // namespace
 

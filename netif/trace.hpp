@@ -58,6 +58,7 @@ enum class DropReason : std::uint8_t {
     socket_rcvbuff,      // receive queue full
     no_route,            // no route on output
     queue_purge,         // freed at shutdown with the queue it sat on
+    netfilter_drop,      // a netfilter rule or chain policy said DROP (or REJECT)
     count_
 };
 
