@@ -32,10 +32,14 @@ std::optional<Table> parse_table(std::string_view name);
 // Which built-in chains a table has (iptable_raw.c, iptable_mangle.c, iptable_filter.c).
 constexpr bool table_has_chain(Table t, Hook h) {
     switch (t) {
-        case Table::raw: return h == Hook::pre_routing || h == Hook::local_out;
-        case Table::mangle: return h != Hook::count_;
-        case Table::filter: return h == Hook::local_in || h == Hook::forward || h == Hook::local_out;
-        case Table::count_: break;
+        case Table::raw:
+            return h == Hook::pre_routing || h == Hook::local_out;
+        case Table::mangle:
+            return h != Hook::count_;
+        case Table::filter:
+            return h == Hook::local_in || h == Hook::forward || h == Hook::local_out;
+        case Table::count_:
+            break;
     }
     return false;
 }

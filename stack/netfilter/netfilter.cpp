@@ -27,14 +27,22 @@ std::string iptables_error(std::string_view what) { return "iptables: " + std::s
 // The icmp code each --reject-with sends (reject_tg).
 std::uint8_t unreach_code(nf::RejectWith w) {
     switch (w) {
-        case nf::RejectWith::icmp_net_unreachable: return wire::kIcmpNetUnreach;
-        case nf::RejectWith::icmp_host_unreachable: return wire::kIcmpHostUnreach;
-        case nf::RejectWith::icmp_proto_unreachable: return wire::kIcmpProtUnreach;
-        case nf::RejectWith::icmp_port_unreachable: return wire::kIcmpPortUnreach;
-        case nf::RejectWith::icmp_net_prohibited: return wire::kIcmpNetProhibited;
-        case nf::RejectWith::icmp_host_prohibited: return wire::kIcmpHostProhibited;
-        case nf::RejectWith::icmp_admin_prohibited: return wire::kIcmpPktFiltered;
-        case nf::RejectWith::tcp_reset: break;
+        case nf::RejectWith::icmp_net_unreachable:
+            return wire::kIcmpNetUnreach;
+        case nf::RejectWith::icmp_host_unreachable:
+            return wire::kIcmpHostUnreach;
+        case nf::RejectWith::icmp_proto_unreachable:
+            return wire::kIcmpProtUnreach;
+        case nf::RejectWith::icmp_port_unreachable:
+            return wire::kIcmpPortUnreach;
+        case nf::RejectWith::icmp_net_prohibited:
+            return wire::kIcmpNetProhibited;
+        case nf::RejectWith::icmp_host_prohibited:
+            return wire::kIcmpHostProhibited;
+        case nf::RejectWith::icmp_admin_prohibited:
+            return wire::kIcmpPktFiltered;
+        case nf::RejectWith::tcp_reset:
+            break;
     }
     return wire::kIcmpPortUnreach;
 }
@@ -61,9 +69,11 @@ Netfilter::~Netfilter() = default;
 
 // ---- the packet path ----
 
-bool Netfilter::nf_hook_slow(const Ruleset& rs, Hook hook, PacketPtr& pkt, const Device* in, const Device* out) {
+bool Netfilter::nf_hook_slow(const Ruleset& rs, Hook hook, PacketPtr& pkt, const Device* in,
+                             const Device* out) {
     const auto datagram = pkt->network_bytes();
-    if (datagram.size() < wire::kIpv4MinHeader) return true;  // ip_rcv and ip_local_out vouch for more
+    if (datagram.size() < wire::kIpv4MinHeader)
+        return true;  // ip_rcv and ip_local_out vouch for more
     const nf::PacketInfo info = nf::PacketInfo::parse(datagram, in, out);
     for (std::size_t t = 0; t < nf::kTableCount; ++t) {  // in priority order
         const auto table = static_cast<Table>(t);
@@ -76,23 +86,29 @@ bool Netfilter::nf_hook_slow(const Ruleset& rs, Hook hook, PacketPtr& pkt, const
     return true;
 }
 
-Netfilter::Verdict Netfilter::do_chain(const Chain& chain, Table table, Hook hook, const nf::PacketInfo& info,
-                                       const Packet& pkt) {
+Netfilter::Verdict Netfilter::do_chain(const Chain& chain, Table table, Hook hook,
+                                       const nf::PacketInfo& info, const Packet& pkt) {
     const std::uint64_t len = info.datagram.size();  // skb->len at the hook
     for (const auto& rule : chain.rules) {
         switch (nf::match_rule(*rule, info, rng_)) {
-            case nf::MatchResult::no: continue;
-            case nf::MatchResult::hotdrop: return Verdict::drop;
-            case nf::MatchResult::yes: break;
+            case nf::MatchResult::no:
+                continue;
+            case nf::MatchResult::hotdrop:
+                return Verdict::drop;
+            case nf::MatchResult::yes:
+                break;
         }
         rule->counters.add(len);
         switch (rule->target.kind) {
-            case nf::Target::Kind::none: continue;
+            case nf::Target::Kind::none:
+                continue;
             case nf::Target::Kind::log:  // LOG is not terminating: on to the next rule
                 do_log(*rule, info);
                 continue;
-            case nf::Target::Kind::accept: return Verdict::accept;
-            case nf::Target::Kind::drop: return Verdict::drop;
+            case nf::Target::Kind::accept:
+                return Verdict::accept;
+            case nf::Target::Kind::drop:
+                return Verdict::drop;
             case nf::Target::Kind::reject:
                 do_reject(*rule, pkt);
                 return Verdict::drop;
@@ -104,8 +120,9 @@ Netfilter::Verdict Netfilter::do_chain(const Chain& chain, Table table, Hook hoo
 
 void Netfilter::do_log(const nf::Rule& rule, const nf::PacketInfo& info) {
     char line[nf::kLogLineMax];
-    const std::size_t n = nf::format_log_line(std::span<char, nf::kLogLineMax>(line), rule.target.log.prefix,
-                                              info.in, info.out, info.datagram, rule.target.log.flags);
+    const std::size_t n =
+        nf::format_log_line(std::span<char, nf::kLogLineMax>(line), rule.target.log.prefix, info.in,
+                            info.out, info.datagram, rule.target.log.flags);
     log_.push(rule.target.log.level, std::string_view(line, n));
 }
 
@@ -131,8 +148,8 @@ std::error_code Netfilter::check_rule(const nf::Command& cmd, Hook hook, const n
                                                             : "RULE_APPEND";
     // The batch error of iptables-nft (mnl_append_error), and what the kernel logged.
     auto refused = [&](std::errc e, const std::string& dmesg) {
-        error = nf::parameter_problem(std::string(" ") + op + " failed (" + make(e).message() + "): rule in chain " +
-                                      cmd.chain + " (" + dmesg + ")");
+        error = nf::parameter_problem(std::string(" ") + op + " failed (" + make(e).message() +
+                                      "): rule in chain " + cmd.chain + " (" + dmesg + ")");
         return make(e);
     };
     const bool proto_inverted = rule.ip.invflags & nf::kInvProto;
@@ -144,22 +161,30 @@ std::error_code Netfilter::check_rule(const nf::Command& cmd, Hook hook, const n
         if (std::holds_alternative<nf::UdpMatch>(m)) name = "udp", proto = 17;
         if (std::holds_alternative<nf::IcmpMatch>(m)) name = "icmp", proto = 1;
         if (name && (rule.ip.proto != proto || proto_inverted))
-            return refused(std::errc::invalid_argument, std::string("x_tables: ip_tables: ") + name +
-                                                            " match: only valid for protocol " + std::to_string(proto));
-        if (const auto* s = std::get_if<nf::StringMatch>(&m)) {  // string_mt_check, textsearch_prepare
-            if (s->from > s->to) return refused(std::errc::invalid_argument, "xt_string: --from past --to");
+            return refused(std::errc::invalid_argument,
+                           std::string("x_tables: ip_tables: ") + name +
+                               " match: only valid for protocol " + std::to_string(proto));
+        if (const auto* s =
+                std::get_if<nf::StringMatch>(&m)) {  // string_mt_check, textsearch_prepare
+            if (s->from > s->to)
+                return refused(std::errc::invalid_argument, "xt_string: --from past --to");
             if (s->algo != "bm" && s->algo != "kmp")
-                return refused(std::errc::no_such_file_or_directory, "no textsearch algorithm `" + s->algo + "'");
-            if (s->pattern.empty()) return refused(std::errc::invalid_argument, "xt_string: empty pattern");
+                return refused(std::errc::no_such_file_or_directory,
+                               "no textsearch algorithm `" + s->algo + "'");
+            if (s->pattern.empty())
+                return refused(std::errc::invalid_argument, "xt_string: empty pattern");
         }
     }
     if (rule.target.kind == nf::Target::Kind::reject) {
         if (hook != Hook::local_in && hook != Hook::forward && hook != Hook::local_out)
-            return refused(std::errc::invalid_argument, "x_tables: ip_tables: REJECT target: used from hooks " +
-                                                            std::string(nf::chain_name(hook)) +
-                                                            ", but only usable from INPUT/FORWARD/OUTPUT");
-        if (rule.target.reject_with == nf::RejectWith::tcp_reset && (rule.ip.proto != 6 || proto_inverted))
-            return refused(std::errc::invalid_argument, "ipt_REJECT: TCP_RESET invalid for non-tcp");
+            return refused(std::errc::invalid_argument,
+                           "x_tables: ip_tables: REJECT target: used from hooks " +
+                               std::string(nf::chain_name(hook)) +
+                               ", but only usable from INPUT/FORWARD/OUTPUT");
+        if (rule.target.reject_with == nf::RejectWith::tcp_reset &&
+            (rule.ip.proto != 6 || proto_inverted))
+            return refused(std::errc::invalid_argument,
+                           "ipt_REJECT: TCP_RESET invalid for non-tcp");
     }
     return {};
 }
@@ -194,7 +219,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
     }
     if (cmd.kind == CommandKind::new_chain || cmd.kind == CommandKind::delete_chain ||
         cmd.kind == CommandKind::rename_chain) {
-        error = nf::parameter_problem("user-defined chains are not modelled, only the built-in ones");
+        error =
+            nf::parameter_problem("user-defined chains are not modelled, only the built-in ones");
         return make(std::errc::operation_not_supported);
     }
     // The chain, which must be one of the table's (nft_chain_find).
@@ -210,10 +236,7 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
         case CommandKind::list:
         case CommandKind::list_rules: {
             if (!cmd.chain.empty() && !have_hook) return no_chain();
-            if (cmd.rulenum && have_hook && cmd.rulenum > latest_->chains[idx(*table)][idx(hook)].rules.size()) {
-                error = iptables_error("Index of listing too big");  // nft_rule_list: E2BIG
-                return make(std::errc::argument_list_too_long);
-            }
+            // A rule number past the end lists nothing (nft_rule_list).
             output = cmd.kind == CommandKind::list
                          ? list_locked(*latest_, *table, cmd.chain, cmd.rulenum, cmd.format)
                          : list_rules_locked(*latest_, *table, cmd.chain, cmd.rulenum);
@@ -233,10 +256,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
                 if (!nf::table_has_chain(*table, static_cast<Hook>(h))) continue;
                 const auto& rules = latest_->chains[idx(*table)][h].rules;
                 if (cmd.rulenum) {
-                    if (cmd.rulenum > rules.size()) {
-                        error = iptables_error("Index of counter too big");
-                        return make(std::errc::argument_list_too_long);
-                    }
+                    if (cmd.rulenum > rules.size())
+                        return no_chain();  // nft_rule_zero_counters: ENOENT
                     rules[cmd.rulenum - 1]->counters.zero();
                     continue;
                 }
@@ -255,7 +276,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
                 return make(std::errc::invalid_argument);
             }
             auto next = std::make_unique<Ruleset>(*latest_);
-            next->chains[idx(*table)][idx(hook)].policy = cmd.policy == "DROP" ? Verdict::drop : Verdict::accept;
+            next->chains[idx(*table)][idx(hook)].policy =
+                cmd.policy == "DROP" ? Verdict::drop : Verdict::accept;
             publish(std::move(next));
             return {};
         }
@@ -267,7 +289,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
             publish(std::move(next));
             return {};
         }
-        default: break;
+        default:
+            break;
     }
 
     // The rule commands. A jump to anything but a built-in target names a chain (nft_prepare's
@@ -295,7 +318,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
         auto next = std::make_unique<Ruleset>(*latest_);
         auto& rules = next->chains[idx(*table)][idx(hook)].rules;
         for (const auto& wanted : cmd.rules) {
-            const auto it = std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r->spec == wanted->spec; });
+            const auto it = std::find_if(rules.begin(), rules.end(),
+                                         [&](const auto& r) { return r->spec == wanted->spec; });
             if (it == rules.end()) {
                 error = iptables_error("Bad rule (does a matching rule exist in that chain?)");
                 return make(std::errc::no_such_file_or_directory);
@@ -332,7 +356,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
             }
             rules[cmd.rulenum - 1] = cmd.rules.front();
             break;
-        default: return make(std::errc::invalid_argument);
+        default:
+            return make(std::errc::invalid_argument);
     }
     publish(std::move(next));
     return {};
@@ -340,7 +365,8 @@ std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::s
 
 // ---- listing ----
 
-std::string Netfilter::list(std::string_view chain, const nf::ListFormat& format, std::string_view table) const {
+std::string Netfilter::list(std::string_view chain, const nf::ListFormat& format,
+                            std::string_view table) const {
     const auto t = nf::parse_table(table);
     if (!t) return {};
     std::lock_guard lock(writer_);
@@ -354,8 +380,8 @@ std::string Netfilter::list_rules(std::string_view chain, std::string_view table
     return list_rules_locked(*latest_, *t, chain, 0);
 }
 
-std::string Netfilter::list_locked(const Ruleset& rs, Table table, std::string_view chain, unsigned rulenum,
-                                   const nf::ListFormat& format) const {
+std::string Netfilter::list_locked(const Ruleset& rs, Table table, std::string_view chain,
+                                   unsigned rulenum, const nf::ListFormat& format) const {
     std::string out;
     bool found = false;
     for (std::size_t h = 0; h < nf::kHookCount; ++h) {
@@ -366,12 +392,14 @@ std::string Netfilter::list_locked(const Ruleset& rs, Table table, std::string_v
         const Chain& c = rs.chains[idx(table)][h];
         if (!rulenum) {
             const nf::RuleCounters& pc = policy_counters_[idx(table)][h];
-            nf::append_chain_header(out, nf::chain_name(hook), c.policy == Verdict::drop ? "DROP" : "ACCEPT",
+            nf::append_chain_header(out, nf::chain_name(hook),
+                                    c.policy == Verdict::drop ? "DROP" : "ACCEPT",
                                     pc.packets.load(std::memory_order_relaxed),
                                     pc.bytes.load(std::memory_order_relaxed), format);
         }
         for (std::size_t i = 0; i < c.rules.size(); ++i)
-            if (!rulenum || i + 1 == rulenum) nf::append_rule_row(out, *c.rules[i], static_cast<unsigned>(i + 1), format);
+            if (!rulenum || i + 1 == rulenum)
+                nf::append_rule_row(out, *c.rules[i], static_cast<unsigned>(i + 1), format);
         found = true;
     }
     return out;
@@ -384,17 +412,21 @@ std::string Netfilter::list_rules_locked(const Ruleset& rs, Table table, std::st
     if (!rulenum) {
         for (std::size_t h = 0; h < nf::kHookCount; ++h) {
             const auto hook = static_cast<Hook>(h);
-            if (!nf::table_has_chain(table, hook) || (!chain.empty() && chain != nf::chain_name(hook))) continue;
+            if (!nf::table_has_chain(table, hook) ||
+                (!chain.empty() && chain != nf::chain_name(hook)))
+                continue;
             out += "-P " + std::string(nf::chain_name(hook)) +
                    (rs.chains[idx(table)][h].policy == Verdict::drop ? " DROP\n" : " ACCEPT\n");
         }
     }
     for (std::size_t h = 0; h < nf::kHookCount; ++h) {
         const auto hook = static_cast<Hook>(h);
-        if (!nf::table_has_chain(table, hook) || (!chain.empty() && chain != nf::chain_name(hook))) continue;
+        if (!nf::table_has_chain(table, hook) || (!chain.empty() && chain != nf::chain_name(hook)))
+            continue;
         const auto& rules = rs.chains[idx(table)][h].rules;
         for (std::size_t i = 0; i < rules.size(); ++i)
-            if (!rulenum || i + 1 == rulenum) out += "-A " + std::string(nf::chain_name(hook)) + rules[i]->spec + "\n";
+            if (!rulenum || i + 1 == rulenum)
+                out += "-A " + std::string(nf::chain_name(hook)) + rules[i]->spec + "\n";
     }
     return out;
 }

@@ -41,7 +41,7 @@ struct PacketInfo;
 }  // namespace nf
 
 class Netfilter {
-public:
+  public:
     // `seed` seeds `-m statistic --mode random` (Netfilter::seed changes it).
     explicit Netfilter(Stack& stack, std::uint64_t seed = 0);
     ~Netfilter();
@@ -81,7 +81,7 @@ public:
         return nf_hook_slow(*rs, hook, pkt, in, out);
     }
 
-private:
+  private:
     enum class Verdict : std::uint8_t { accept, drop };
     struct Chain {
         std::vector<std::shared_ptr<const nf::Rule>> rules;
@@ -93,7 +93,8 @@ private:
         bool inert() const;  // no rule anywhere and every policy ACCEPT
     };
 
-    bool nf_hook_slow(const Ruleset& rs, nf::Hook hook, PacketPtr& pkt, const Device* in, const Device* out);
+    bool nf_hook_slow(const Ruleset& rs, nf::Hook hook, PacketPtr& pkt, const Device* in,
+                      const Device* out);
     // ipt_do_table for one chain.
     Verdict do_chain(const Chain& chain, nf::Table table, nf::Hook hook, const nf::PacketInfo& info,
                      const Packet& pkt);
@@ -105,8 +106,8 @@ private:
                                std::string& error) const;
     std::error_code execute(nf::Command& cmd, std::string& output, std::string& error);
     void publish(std::unique_ptr<Ruleset> next);
-    std::string list_locked(const Ruleset& rs, nf::Table table, std::string_view chain, unsigned rulenum,
-                            const nf::ListFormat& format) const;
+    std::string list_locked(const Ruleset& rs, nf::Table table, std::string_view chain,
+                            unsigned rulenum, const nf::ListFormat& format) const;
     std::string list_rules_locked(const Ruleset& rs, nf::Table table, std::string_view chain,
                                   unsigned rulenum) const;
     nf::RuleCounters& policy_counters(nf::Table t, nf::Hook h) {
@@ -120,9 +121,9 @@ private:
     std::array<std::array<nf::RuleCounters, nf::kHookCount>, nf::kTableCount> policy_counters_;
 
     mutable std::mutex writer_;
-    const Ruleset* latest_;                               // guarded by writer_; never null
+    const Ruleset* latest_;                                // guarded by writer_; never null
     std::vector<std::unique_ptr<const Ruleset>> retired_;  // guarded by writer_
-    std::atomic<const Ruleset*> active_{nullptr};         // latest_, or null while inert
+    std::atomic<const Ruleset*> active_{nullptr};          // latest_, or null while inert
 };
 
 }  // namespace vlo

@@ -13,7 +13,7 @@ namespace {
 
 // nf_log_buf: appends while there is room, silently cut beyond.
 class LineBuf {
-public:
+  public:
     explicit LineBuf(std::span<char, kLogLineMax> out) : out_(out) {}
     void add(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
         if (len_ + 1 >= out_.size()) return;
@@ -25,7 +25,7 @@ public:
     }
     std::size_t len() const { return len_; }
 
-private:
+  private:
     std::span<char, kLogLineMax> out_;
     std::size_t len_ = 0;
 };
@@ -34,7 +34,8 @@ constexpr std::uint8_t kIpProtoIcmp = 1, kIpProtoTcp = 6, kIpProtoUdp = 17;
 constexpr std::uint8_t kNrIcmpTypes = 18;
 
 // nf_log_dump_tcp_header; returns false when the line ends here.
-bool dump_tcp(LineBuf& m, std::span<const std::uint8_t> skb, bool fragment, std::size_t off, std::uint8_t flags) {
+bool dump_tcp(LineBuf& m, std::span<const std::uint8_t> skb, bool fragment, std::size_t off,
+              std::uint8_t flags) {
     m.add("PROTO=TCP ");
     if (fragment) return true;
     if (skb.size() < off + 20) {
@@ -49,7 +50,8 @@ bool dump_tcp(LineBuf& m, std::span<const std::uint8_t> skb, bool fragment, std:
     m.add("RES=0x%02x ", static_cast<unsigned>((word & 0x0E000000u) >> 22));  // TCP_RESERVED_BITS
     if (word & 0x01000000u) m.add("AE ");
     static constexpr std::pair<std::uint8_t, const char*> kFlags[] = {
-        {0x80, "CWR"}, {0x40, "ECE"}, {0x20, "URG"}, {0x10, "ACK"}, {0x08, "PSH"}, {0x04, "RST"}, {0x02, "SYN"}, {0x01, "FIN"}};
+        {0x80, "CWR"}, {0x40, "ECE"}, {0x20, "URG"}, {0x10, "ACK"},
+        {0x08, "PSH"}, {0x04, "RST"}, {0x02, "SYN"}, {0x01, "FIN"}};
     for (const auto& [bit, name] : kFlags)
         if (th[13] & bit) m.add("%s ", name);
     m.add("URGP=%u ", wire::load16(th + 18));
@@ -67,7 +69,8 @@ bool dump_tcp(LineBuf& m, std::span<const std::uint8_t> skb, bool fragment, std:
 }
 
 // dump_ipv4_packet: `iphoff` 0 for the packet, or where the datagram an ICMP error quotes starts.
-void dump_ipv4(LineBuf& m, std::span<const std::uint8_t> skb, std::size_t iphoff, std::uint8_t flags) {
+void dump_ipv4(LineBuf& m, std::span<const std::uint8_t> skb, std::size_t iphoff,
+               std::uint8_t flags) {
     if (skb.size() < iphoff + 20) {
         m.add("TRUNCATED");
         return;
@@ -75,9 +78,10 @@ void dump_ipv4(LineBuf& m, std::span<const std::uint8_t> skb, std::size_t iphoff
     const std::uint8_t* ih = skb.data() + iphoff;
     const std::size_t ihl = static_cast<std::size_t>(ih[0] & 0x0f) * 4;
     const std::uint16_t frag = wire::load16(ih + 6);
-    m.add("SRC=%u.%u.%u.%u DST=%u.%u.%u.%u ", ih[12], ih[13], ih[14], ih[15], ih[16], ih[17], ih[18], ih[19]);
-    m.add("LEN=%u TOS=0x%02X PREC=0x%02X TTL=%u ID=%u ", wire::load16(ih + 2), ih[1] & 0x1e, ih[1] & 0xe0,
-          ih[8], wire::load16(ih + 4));
+    m.add("SRC=%u.%u.%u.%u DST=%u.%u.%u.%u ", ih[12], ih[13], ih[14], ih[15], ih[16], ih[17],
+          ih[18], ih[19]);
+    m.add("LEN=%u TOS=0x%02X PREC=0x%02X TTL=%u ID=%u ", wire::load16(ih + 2), ih[1] & 0x1e,
+          ih[1] & 0xe0, ih[8], wire::load16(ih + 4));
     if (frag & 0x8000) m.add("CE ");
     if (frag & 0x4000) m.add("DF ");
     if (frag & 0x2000) m.add("MF ");
@@ -105,13 +109,13 @@ void dump_ipv4(LineBuf& m, std::span<const std::uint8_t> skb, std::size_t iphoff
                 m.add("INCOMPLETE [%zu bytes] ", remaining());
                 return;
             }
-            m.add("SPT=%u DPT=%u LEN=%u ", wire::load16(skb.data() + thoff), wire::load16(skb.data() + thoff + 2),
-                  wire::load16(skb.data() + thoff + 4));
+            m.add("SPT=%u DPT=%u LEN=%u ", wire::load16(skb.data() + thoff),
+                  wire::load16(skb.data() + thoff + 2), wire::load16(skb.data() + thoff + 4));
             break;
         case kIpProtoIcmp: {
             // required_len: what each type must carry before its fields are printed.
-            static constexpr std::uint8_t kRequired[kNrIcmpTypes + 1] = {4, 0, 0, 28, 28, 28, 0, 0, 4, 0,
-                                                                          0, 28, 28, 20, 20, 0, 0, 12, 12};
+            static constexpr std::uint8_t kRequired[kNrIcmpTypes + 1] = {
+                4, 0, 0, 28, 28, 28, 0, 0, 4, 0, 0, 28, 28, 20, 20, 0, 0, 12, 12};
             m.add("PROTO=ICMP ");
             if (fragment) break;
             if (remaining() < 8) {
@@ -126,8 +130,12 @@ void dump_ipv4(LineBuf& m, std::span<const std::uint8_t> skb, std::size_t iphoff
             }
             switch (ich[0]) {
                 case 0:
-                case 8: m.add("ID=%u SEQ=%u ", wire::load16(ich + 4), wire::load16(ich + 6)); break;
-                case 12: m.add("PARAMETER=%u ", ich[4]); break;
+                case 8:
+                    m.add("ID=%u SEQ=%u ", wire::load16(ich + 4), wire::load16(ich + 6));
+                    break;
+                case 12:
+                    m.add("PARAMETER=%u ", ich[4]);
+                    break;
                 case 5:
                     m.add("GATEWAY=%u.%u.%u.%u ", ich[4], ich[5], ich[6], ich[7]);
                     [[fallthrough]];
@@ -141,23 +149,26 @@ void dump_ipv4(LineBuf& m, std::span<const std::uint8_t> skb, std::size_t iphoff
                     }
                     if (ich[0] == 3 && ich[1] == 4) m.add("MTU=%u ", wire::load16(ich + 6));
                     break;
-                default: break;
+                default:
+                    break;
             }
             break;
         }
-        default: m.add("PROTO=%u ", ih[9]); break;
+        default:
+            m.add("PROTO=%u ", ih[9]);
+            break;
     }
 }
 
 }  // namespace
 
-std::size_t format_log_line(std::span<char, kLogLineMax> out, std::string_view prefix, const Device* in,
-                            const Device* out_dev, std::span<const std::uint8_t> datagram,
-                            std::uint8_t logflags) {
+std::size_t format_log_line(std::span<char, kLogLineMax> out, std::string_view prefix,
+                            const Device* in, const Device* out_dev,
+                            std::span<const std::uint8_t> datagram, std::uint8_t logflags) {
     LineBuf m(out);
     // nf_log_dump_packet_common
-    m.add("%.*sIN=%s OUT=%s ", static_cast<int>(prefix.size()), prefix.data(), in ? in->name().c_str() : "",
-          out_dev ? out_dev->name().c_str() : "");
+    m.add("%.*sIN=%s OUT=%s ", static_cast<int>(prefix.size()), prefix.data(),
+          in ? in->name().c_str() : "", out_dev ? out_dev->name().c_str() : "");
     if (in) {
         // dump_mac_header: lo has an all-zero Ethernet header (type 0800) in front of the IP
         // header; a device without a link header (TUN) prints nothing after MAC=.

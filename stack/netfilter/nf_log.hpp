@@ -21,9 +21,9 @@ constexpr std::size_t kLogLineMax = 1024;
 
 // Writes the line for `datagram` (from its IP header) into `out` and returns its length.
 // `logflags` are LogOptions' XT_LOG_* bits.
-std::size_t format_log_line(std::span<char, kLogLineMax> out, std::string_view prefix, const Device* in,
-                            const Device* out_dev, std::span<const std::uint8_t> datagram,
-                            std::uint8_t logflags);
+std::size_t format_log_line(std::span<char, kLogLineMax> out, std::string_view prefix,
+                            const Device* in, const Device* out_dev,
+                            std::span<const std::uint8_t> datagram, std::uint8_t logflags);
 
 struct LogEntry {
     int level;  // syslog level, 0 (emerg) .. 7 (debug)
@@ -31,7 +31,7 @@ struct LogEntry {
 };
 
 class LogRing {
-public:
+  public:
     static constexpr std::size_t kCapacity = 256;
     LogRing();
     void push(int level, std::string_view line);
@@ -41,7 +41,7 @@ public:
     // the stack). Empty: lines only go to the ring.
     void set_callback(std::function<void(int, std::string_view)> fn);
 
-private:
+  private:
     struct Slot {
         int level = 0;
         std::uint16_t len = 0;

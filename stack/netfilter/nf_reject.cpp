@@ -25,11 +25,13 @@ bool transport_checksum_ok(const Packet& pkt, std::span<const std::uint8_t> dg) 
     const wire::Ipv4View iph(dg);
     const auto payload = dg.subspan(iph.header_len());
     switch (iph.protocol()) {
-        case wire::kIpProtoTcp: return wire::tcp_checksum(iph.src(), iph.dst(), payload) == 0;
+        case wire::kIpProtoTcp:
+            return wire::tcp_checksum(iph.src(), iph.dst(), payload) == 0;
         case wire::kIpProtoUdp:
             return payload.size() < wire::kUdpHeader || wire::load16(&payload[6]) == 0 ||
                    wire::udp_checksum_valid(iph.src(), iph.dst(), payload);
-        default: return wire::checksum(payload) == 0;
+        default:
+            return wire::checksum(payload) == 0;
     }
 }
 
@@ -51,7 +53,8 @@ void nf_send_reset(Stack& stack, const Packet& orig) {
     if (iph.protocol() != wire::kIpProtoTcp) return;
     const auto seg = dg.subspan(iph.header_len());
     const auto shape = wire::TcpView::check(seg);  // a whole header; its options do not matter
-    if (shape == wire::TcpView::Error::truncated || shape == wire::TcpView::Error::bad_offset) return;
+    if (shape == wire::TcpView::Error::truncated || shape == wire::TcpView::Error::bad_offset)
+        return;
     const wire::TcpView th(seg);
     if (th.flags() & wire::kTcpRst) return;  // no RST for a RST
     if (!transport_checksum_ok(orig, dg)) return;
@@ -71,7 +74,8 @@ void nf_send_reset(Stack& stack, const Packet& orig) {
         r.flags = wire::kTcpRst;
     } else {
         const auto payload = static_cast<std::uint32_t>(seg.size() - th.header_len());
-        r.ack = th.seq() + payload + ((th.flags() & wire::kTcpSyn) ? 1 : 0) + ((th.flags() & wire::kTcpFin) ? 1 : 0);
+        r.ack = th.seq() + payload + ((th.flags() & wire::kTcpSyn) ? 1 : 0) +
+                ((th.flags() & wire::kTcpFin) ? 1 : 0);
         r.flags = wire::kTcpRst | wire::kTcpAck;
     }
     PacketPtr out = PacketPool::instance().alloc(0);
@@ -80,7 +84,8 @@ void nf_send_reset(Stack& stack, const Packet& orig) {
     r.emit({h, wire::kTcpMinHeader});
     // CHECKSUM_PARTIAL: lo leaves it to "hardware" (nobody), any other device gets the full sum.
     if (rt.dev->features() & NETIF_F_HW_CSUM) {
-        const std::uint64_t pseudo = std::uint64_t{rt.src.value} + rt.dst.value + wire::kIpProtoTcp + wire::kTcpMinHeader;
+        const std::uint64_t pseudo =
+            std::uint64_t{rt.src.value} + rt.dst.value + wire::kIpProtoTcp + wire::kTcpMinHeader;
         wire::store16(h + 16, static_cast<std::uint16_t>(~wire::checksum_fold(pseudo)));
         out->ip_summed = ChecksumState::partial;
     } else {

@@ -53,13 +53,13 @@ struct UdpMatch {
     PortRange sport, dport;
 };
 
-struct IcmpMatch {           // struct ipt_icmp
+struct IcmpMatch {             // struct ipt_icmp
     std::uint8_t type = 0xff;  // 0xff: any
     std::uint8_t code_min = 0, code_max = 0xff;
     bool invert = false;
 };
 
-struct StatisticMatch {      // struct xt_statistic_info
+struct StatisticMatch {  // struct xt_statistic_info
     enum class Mode : std::uint8_t { random, nth };
     Mode mode = Mode::random;
     bool invert = false;
@@ -70,7 +70,7 @@ struct StatisticMatch {      // struct xt_statistic_info
     std::shared_ptr<std::atomic<std::uint32_t>> count;
 };
 
-struct StringMatch {         // struct xt_string_info
+struct StringMatch {  // struct xt_string_info
     std::uint16_t from = 0, to = 0xffff;
     std::string algo;
     std::string pattern;
@@ -93,8 +93,8 @@ enum class RejectWith : std::uint8_t {
     icmp_admin_prohibited,
 };
 
-struct LogOptions {          // struct xt_log_info
-    enum : std::uint8_t {    // XT_LOG_*
+struct LogOptions {        // struct xt_log_info
+    enum : std::uint8_t {  // XT_LOG_*
         kTcpSeq = 0x01,
         kTcpOpt = 0x02,
         kIpOpt = 0x04,
@@ -113,7 +113,7 @@ struct Target {
     LogOptions log;
 };
 
-struct RuleCounters {        // struct xt_counters
+struct RuleCounters {  // struct xt_counters
     std::atomic<std::uint64_t> packets{0};
     std::atomic<std::uint64_t> bytes{0};
     void add(std::uint64_t len) {

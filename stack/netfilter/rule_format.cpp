@@ -27,19 +27,32 @@ void appendf(std::string& out, const char* fmt, ...) {
 // xtables_chain_protos: the names iptables prints for protocol numbers.
 const char* proto_to_name(std::uint8_t proto) {
     switch (proto) {
-        case 6: return "tcp";
-        case 132: return "sctp";
-        case 17: return "udp";
-        case 136: return "udplite";
-        case 1: return "icmp";
-        case 58: return "ipv6-icmp";
-        case 50: return "esp";
-        case 51: return "ah";
-        case 135: return "mobility-header";
-        case 33: return "dccp";
-        case 108: return "ipcomp";
-        case 0: return "all";
-        default: return nullptr;
+        case 6:
+            return "tcp";
+        case 132:
+            return "sctp";
+        case 17:
+            return "udp";
+        case 136:
+            return "udplite";
+        case 1:
+            return "icmp";
+        case 58:
+            return "ipv6-icmp";
+        case 50:
+            return "esp";
+        case 51:
+            return "ah";
+        case 135:
+            return "mobility-header";
+        case 33:
+            return "dccp";
+        case 108:
+            return "ipcomp";
+        case 0:
+            return "all";
+        default:
+            return nullptr;
     }
 }
 
@@ -90,7 +103,8 @@ void append_port(std::string& out, std::uint16_t port, bool numeric, const char*
 }
 
 // print_ports (libxt_tcp.c / libxt_udp.c)
-void print_ports(std::string& out, const char* name, const PortRange& r, bool numeric, const char* proto) {
+void print_ports(std::string& out, const char* name, const PortRange& r, bool numeric,
+                 const char* proto) {
     if (r.is_any()) return;
     const char* inv = r.invert ? "!" : "";
     if (r.min == r.max) {
@@ -226,8 +240,8 @@ void save_match(std::string& out, const Match& m) {
             appendf(out, " --mode random%s --probability %.11f", st->invert ? " !" : "",
                     1.0 * st->probability / 0x80000000u);
         } else {
-            appendf(out, " --mode nth%s --every %u --packet %u", st->invert ? " !" : "", st->every + 1,
-                    st->packet);
+            appendf(out, " --mode nth%s --every %u --packet %u", st->invert ? " !" : "",
+                    st->every + 1, st->packet);
         }
     } else if (const auto* str = std::get_if<StringMatch>(&m)) {
         out += " -m string";
@@ -334,25 +348,38 @@ void print_num(std::string& out, std::uint64_t n, const ListFormat& f, bool tabl
 
 std::string_view target_name(const Target& t) {
     switch (t.kind) {
-        case Target::Kind::accept: return "ACCEPT";
-        case Target::Kind::drop: return "DROP";
-        case Target::Kind::reject: return "REJECT";
-        case Target::Kind::log: return "LOG";
-        case Target::Kind::none: break;
+        case Target::Kind::accept:
+            return "ACCEPT";
+        case Target::Kind::drop:
+            return "DROP";
+        case Target::Kind::reject:
+            return "REJECT";
+        case Target::Kind::log:
+            return "LOG";
+        case Target::Kind::none:
+            break;
     }
     return "";
 }
 
 std::string_view reject_with_name(RejectWith w) {
     switch (w) {
-        case RejectWith::icmp_net_unreachable: return "icmp-net-unreachable";
-        case RejectWith::icmp_host_unreachable: return "icmp-host-unreachable";
-        case RejectWith::icmp_proto_unreachable: return "icmp-proto-unreachable";
-        case RejectWith::icmp_port_unreachable: return "icmp-port-unreachable";
-        case RejectWith::icmp_net_prohibited: return "icmp-net-prohibited";
-        case RejectWith::icmp_host_prohibited: return "icmp-host-prohibited";
-        case RejectWith::tcp_reset: return "tcp-reset";
-        case RejectWith::icmp_admin_prohibited: return "icmp-admin-prohibited";
+        case RejectWith::icmp_net_unreachable:
+            return "icmp-net-unreachable";
+        case RejectWith::icmp_host_unreachable:
+            return "icmp-host-unreachable";
+        case RejectWith::icmp_proto_unreachable:
+            return "icmp-proto-unreachable";
+        case RejectWith::icmp_port_unreachable:
+            return "icmp-port-unreachable";
+        case RejectWith::icmp_net_prohibited:
+            return "icmp-net-prohibited";
+        case RejectWith::icmp_host_prohibited:
+            return "icmp-host-prohibited";
+        case RejectWith::tcp_reset:
+            return "tcp-reset";
+        case RejectWith::icmp_admin_prohibited:
+            return "icmp-admin-prohibited";
     }
     return "";
 }
@@ -421,9 +448,10 @@ void append_rule_row(std::string& out, const Rule& rule, unsigned num, const Lis
     out += ' ';
     if (f.verbose) {
         const char* any = f.numeric ? "*" : "any";
-        const std::string in = std::string(ip.invflags & kInvViaIn ? "!" : "") + (ip.iniface.empty() ? any : ip.iniface);
-        const std::string outif =
-            std::string(ip.invflags & kInvViaOut ? "!" : "") + (ip.outiface.empty() ? any : ip.outiface);
+        const std::string in = std::string(ip.invflags & kInvViaIn ? "!" : "") +
+                               (ip.iniface.empty() ? any : ip.iniface);
+        const std::string outif = std::string(ip.invflags & kInvViaOut ? "!" : "") +
+                                  (ip.outiface.empty() ? any : ip.outiface);
         appendf(out, " %-6s %-6s ", in.c_str(), outif.c_str());
     }
     out += ip.invflags & kInvSrcIp ? '!' : ' ';

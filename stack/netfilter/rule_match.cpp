@@ -43,7 +43,8 @@ MatchResult icmp_mt(const IcmpMatch& m, const PacketInfo& p) {
     if (p.fragoff != 0) return MatchResult::no;
     const auto ic = p.transport();
     if (ic.size() < 8) return MatchResult::hotdrop;  // sizeof(struct icmphdr)
-    const bool hit = m.type == 0xff || (ic[0] == m.type && ic[1] >= m.code_min && ic[1] <= m.code_max);
+    const bool hit =
+        m.type == 0xff || (ic[0] == m.type && ic[1] >= m.code_min && ic[1] <= m.code_max);
     return hit != m.invert ? MatchResult::yes : MatchResult::no;
 }
 
@@ -78,7 +79,9 @@ MatchResult string_mt(const StringMatch& m, const PacketInfo& p) {
     return hit != m.invert ? MatchResult::yes : MatchResult::no;
 }
 
-bool inv(const IpSpec& ip, std::uint8_t flag, bool cond) { return cond != ((ip.invflags & flag) != 0); }
+bool inv(const IpSpec& ip, std::uint8_t flag, bool cond) {
+    return cond != ((ip.invflags & flag) != 0);
+}
 
 // ip_packet_match
 bool ip_packet_match(const IpSpec& ip, const PacketInfo& p) {
@@ -95,7 +98,8 @@ bool ip_packet_match(const IpSpec& ip, const PacketInfo& p) {
 
 }  // namespace
 
-PacketInfo PacketInfo::parse(std::span<const std::uint8_t> datagram, const Device* in, const Device* out) {
+PacketInfo PacketInfo::parse(std::span<const std::uint8_t> datagram, const Device* in,
+                             const Device* out) {
     const wire::Ipv4View iph(datagram);
     PacketInfo p;
     p.datagram = datagram.first(std::min<std::size_t>(datagram.size(), iph.total_len()));

@@ -24,7 +24,8 @@ struct PacketInfo {
 
     // Reads the header fields; `datagram` must hold a valid IPv4 header (checked by ip_rcv or
     // built by ip_local_out) and is cut to its total length.
-    static PacketInfo parse(std::span<const std::uint8_t> datagram, const Device* in, const Device* out);
+    static PacketInfo parse(std::span<const std::uint8_t> datagram, const Device* in,
+                            const Device* out);
     std::span<const std::uint8_t> transport() const { return datagram.subspan(thoff); }
 };
 

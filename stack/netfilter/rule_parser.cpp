@@ -9,7 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "stack/netfilter/icmp_names.hpp"
+#include "stack/netfilter/extension_values.hpp"
+#include "stack/netfilter/parse_util.hpp"
 
 namespace vlo::nf {
 
@@ -22,77 +23,6 @@ std::string parameter_problem(std::string_view msg) {
 }
 
 namespace {
-
-// xtables_error: iptables exits; the parser unwinds to parse_command with the message.
-struct ParseFailure {
-    std::string message;
-};
-[[noreturn]] void fail(std::string msg) { throw ParseFailure{std::move(msg)}; }
-
-// ---- words ----
-
-std::vector<std::string> split_words(std::string_view line) {
-    std::vector<std::string> words;
-    std::string cur;
-    bool in_word = false;
-    char quote = 0;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (quote == '\'') {
-            if (c == '\'')
-                quote = 0;
-            else
-                cur += c;
-            continue;
-        }
-        if (quote == '"') {
-            if (c == '"') {
-                quote = 0;
-            } else if (c == '\\' && i + 1 < line.size() && std::strchr("\"\\$`", line[i + 1])) {
-                cur += line[++i];
-            } else {
-                cur += c;
-            }
-            continue;
-        }
-        if (std::isspace(static_cast<unsigned char>(c))) {
-            if (in_word) words.push_back(std::move(cur));
-            cur.clear();
-            in_word = false;
-            continue;
-        }
-        in_word = true;
-        if (c == '\'' || c == '"')
-            quote = c;
-        else if (c == '\\' && i + 1 < line.size())
-            cur += line[++i];
-        else
-            cur += c;
-    }
-    if (quote) fail(std::string("unexpected EOF while looking for matching `") + quote + "'");
-    if (in_word) words.push_back(std::move(cur));
-    return words;
-}
-
-// xtables_strtoui: the whole word, base 0 (so 0x50 is 80), within [min, max].
-bool parse_uint(const std::string& s, unsigned long long min, unsigned long long max, unsigned long long& out) {
-    if (s.empty() || s[0] == '-' || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-    errno = 0;
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-    if (errno != 0 || end == s.c_str() || *end != '\0' || v < min || v > max) return false;
-    out = v;
-    return true;
-}
-
-int service_port(const std::string& name, const char* proto) {
-    servent se{};
-    servent* found = nullptr;
-    char buf[1024];
-    if (getservbyname_r(name.c_str(), proto, &se, buf, sizeof buf, &found) == 0 && found)
-        return ntohs(static_cast<std::uint16_t>(found->s_port));
-    return -1;
-}
 
 // ---- the command's own options (iptables.c original_opts, xshared.h OPT_*) ----
 
@@ -116,7 +46,8 @@ enum Cmd : unsigned {
 };
 
 char cmd2char(unsigned cmd) {
-    static constexpr char kFlags[] = {'I', 'D', 'D', 'R', 'A', 'L', 'F', 'Z', 'N', 'X', 'P', 'E', 'S', 'Z', 'C'};
+    static constexpr char kFlags[] = {'I', 'D', 'D', 'R', 'A', 'L', 'F', 'Z',
+                                      'N', 'X', 'P', 'E', 'S', 'Z', 'C'};
     int i = 0;
     for (; cmd > 1; cmd >>= 1) ++i;
     return kFlags[i];
@@ -139,30 +70,49 @@ constexpr unsigned kOptCount = 11;
 
 const char* option_name(unsigned opt) {  // ip46t_option_name
     switch (opt) {
-        case OPT_NUMERIC: return "--numeric";
-        case OPT_SOURCE: return "--source";
-        case OPT_DESTINATION: return "--destination";
-        case OPT_PROTOCOL: return "--protocol";
-        case OPT_JUMP: return "--jump";
-        case OPT_VERBOSE: return "--verbose";
-        case OPT_EXPANDED: return "--exact";
-        case OPT_VIANAMEIN: return "--in-interface";
-        case OPT_VIANAMEOUT: return "--out-interface";
-        case OPT_LINENUMBERS: return "--line-numbers";
-        case OPT_FRAGMENT: return "--fragments";
-        default: return "unknown option";
+        case OPT_NUMERIC:
+            return "--numeric";
+        case OPT_SOURCE:
+            return "--source";
+        case OPT_DESTINATION:
+            return "--destination";
+        case OPT_PROTOCOL:
+            return "--protocol";
+        case OPT_JUMP:
+            return "--jump";
+        case OPT_VERBOSE:
+            return "--verbose";
+        case OPT_EXPANDED:
+            return "--exact";
+        case OPT_VIANAMEIN:
+            return "--in-interface";
+        case OPT_VIANAMEOUT:
+            return "--out-interface";
+        case OPT_LINENUMBERS:
+            return "--line-numbers";
+        case OPT_FRAGMENT:
+            return "--fragments";
+        default:
+            return "unknown option";
     }
 }
 
 int option_invert(unsigned opt) {  // ip46t_option_invert
     switch (opt) {
-        case OPT_SOURCE: return kInvSrcIp;
-        case OPT_DESTINATION: return kInvDstIp;
-        case OPT_PROTOCOL: return kInvProto;
-        case OPT_VIANAMEIN: return kInvViaIn;
-        case OPT_VIANAMEOUT: return kInvViaOut;
-        case OPT_FRAGMENT: return kInvFrag;
-        default: return -1;
+        case OPT_SOURCE:
+            return kInvSrcIp;
+        case OPT_DESTINATION:
+            return kInvDstIp;
+        case OPT_PROTOCOL:
+            return kInvProto;
+        case OPT_VIANAMEIN:
+            return kInvViaIn;
+        case OPT_VIANAMEOUT:
+            return kInvViaOut;
+        case OPT_FRAGMENT:
+            return kInvFrag;
+        default:
+            return -1;
     }
 }
 
@@ -172,9 +122,12 @@ unsigned option_commands(unsigned opt) {
     switch (opt) {
         case OPT_NUMERIC:
         case OPT_EXPANDED:
-        case OPT_LINENUMBERS: return CMD_LIST;
-        case OPT_VERBOSE: return UINT_MAX;
-        default: return kIdrac;
+        case OPT_LINENUMBERS:
+            return CMD_LIST;
+        case OPT_VERBOSE:
+            return UINT_MAX;
+        default:
+            return kIdrac;
     }
 }
 
@@ -187,21 +140,36 @@ struct MainOption {
 };
 
 constexpr MainOption kMainOptions[] = {
-    {"append", 'A', ArgKind::required},       {"delete", 'D', ArgKind::required},
-    {"check", 'C', ArgKind::required},        {"insert", 'I', ArgKind::required},
-    {"replace", 'R', ArgKind::required},      {"list", 'L', ArgKind::optional},
-    {"list-rules", 'S', ArgKind::optional},   {"flush", 'F', ArgKind::optional},
-    {"zero", 'Z', ArgKind::optional},         {"new-chain", 'N', ArgKind::required},
-    {"delete-chain", 'X', ArgKind::optional}, {"rename-chain", 'E', ArgKind::required},
-    {"policy", 'P', ArgKind::required},       {"source", 's', ArgKind::required},
-    {"destination", 'd', ArgKind::required},  {"src", 's', ArgKind::required},
-    {"dst", 'd', ArgKind::required},          {"protocol", 'p', ArgKind::required},
-    {"in-interface", 'i', ArgKind::required}, {"jump", 'j', ArgKind::required},
-    {"table", 't', ArgKind::required},        {"match", 'm', ArgKind::required},
-    {"numeric", 'n', ArgKind::none},          {"out-interface", 'o', ArgKind::required},
-    {"verbose", 'v', ArgKind::none},          {"wait", 'w', ArgKind::optional},
-    {"exact", 'x', ArgKind::none},            {"fragments", 'f', ArgKind::none},
-    {"version", 'V', ArgKind::none},          {"line-numbers", '0', ArgKind::none},
+    {"append", 'A', ArgKind::required},
+    {"delete", 'D', ArgKind::required},
+    {"check", 'C', ArgKind::required},
+    {"insert", 'I', ArgKind::required},
+    {"replace", 'R', ArgKind::required},
+    {"list", 'L', ArgKind::optional},
+    {"list-rules", 'S', ArgKind::optional},
+    {"flush", 'F', ArgKind::optional},
+    {"zero", 'Z', ArgKind::optional},
+    {"new-chain", 'N', ArgKind::required},
+    {"delete-chain", 'X', ArgKind::optional},
+    {"rename-chain", 'E', ArgKind::required},
+    {"policy", 'P', ArgKind::required},
+    {"source", 's', ArgKind::required},
+    {"destination", 'd', ArgKind::required},
+    {"src", 's', ArgKind::required},
+    {"dst", 'd', ArgKind::required},
+    {"protocol", 'p', ArgKind::required},
+    {"in-interface", 'i', ArgKind::required},
+    {"jump", 'j', ArgKind::required},
+    {"table", 't', ArgKind::required},
+    {"match", 'm', ArgKind::required},
+    {"numeric", 'n', ArgKind::none},
+    {"out-interface", 'o', ArgKind::required},
+    {"verbose", 'v', ArgKind::none},
+    {"wait", 'w', ArgKind::optional},
+    {"exact", 'x', ArgKind::none},
+    {"fragments", 'f', ArgKind::none},
+    {"version", 'V', ArgKind::none},
+    {"line-numbers", '0', ArgKind::none},
 };
 
 const MainOption* find_long(std::string_view name) {
@@ -228,9 +196,9 @@ struct ExtOption {
 };
 
 // The option tables, as in each extension's x6_options / struct option.
-constexpr ExtOption kTcpOptions[] = {{"source-port", 0, true, true},      {"sport", 0, true, true},
-                                     {"destination-port", 1, true, true}, {"dport", 1, true, true},
-                                     {"syn", 2, false, true},             {"tcp-flags", 3, true, true}};
+constexpr ExtOption kTcpOptions[] = {
+    {"source-port", 0, true, true}, {"sport", 0, true, true}, {"destination-port", 1, true, true},
+    {"dport", 1, true, true},       {"syn", 2, false, true},  {"tcp-flags", 3, true, true}};
 constexpr ExtOption kUdpOptions[] = {{"source-port", 0, true, true},
                                      {"sport", 0, true, true},
                                      {"destination-port", 1, true, true},
@@ -240,24 +208,32 @@ constexpr ExtOption kStatisticOptions[] = {{"mode", 0, true, false},
                                            {"probability", 1, true, true},
                                            {"every", 2, true, true},
                                            {"packet", 3, true, false}};
-constexpr ExtOption kStringOptions[] = {{"from", 0, true, false},   {"to", 1, true, false},
-                                        {"algo", 2, true, false},   {"icase", 3, false, false},
-                                        {"string", 4, true, true},  {"hex-string", 5, true, true}};
+constexpr ExtOption kStringOptions[] = {{"from", 0, true, false},  {"to", 1, true, false},
+                                        {"algo", 2, true, false},  {"icase", 3, false, false},
+                                        {"string", 4, true, true}, {"hex-string", 5, true, true}};
 constexpr ExtOption kRejectOptions[] = {{"reject-with", 0, true, false}};
-constexpr ExtOption kLogOptions[] = {{"log-level", 6, true, false},         {"log-prefix", 7, true, false},
-                                     {"log-tcp-sequence", 0, false, false}, {"log-tcp-options", 1, false, false},
-                                     {"log-ip-options", 2, false, false},   {"log-uid", 3, false, false},
-                                     {"log-macdecode", 5, false, false}};
+constexpr ExtOption kLogOptions[] = {
+    {"log-level", 6, true, false},         {"log-prefix", 7, true, false},
+    {"log-tcp-sequence", 0, false, false}, {"log-tcp-options", 1, false, false},
+    {"log-ip-options", 2, false, false},   {"log-uid", 3, false, false},
+    {"log-macdecode", 5, false, false}};
 
 std::span<const ExtOption> ext_options(ExtKind k) {
     switch (k) {
-        case ExtKind::tcp: return kTcpOptions;
-        case ExtKind::udp: return kUdpOptions;
-        case ExtKind::icmp: return kIcmpOptions;
-        case ExtKind::statistic: return kStatisticOptions;
-        case ExtKind::string: return kStringOptions;
-        case ExtKind::reject: return kRejectOptions;
-        case ExtKind::log: return kLogOptions;
+        case ExtKind::tcp:
+            return kTcpOptions;
+        case ExtKind::udp:
+            return kUdpOptions;
+        case ExtKind::icmp:
+            return kIcmpOptions;
+        case ExtKind::statistic:
+            return kStatisticOptions;
+        case ExtKind::string:
+            return kStringOptions;
+        case ExtKind::reject:
+            return kRejectOptions;
+        case ExtKind::log:
+            return kLogOptions;
     }
     return {};
 }
@@ -280,211 +256,31 @@ std::optional<ExtKind> match_by_name(std::string_view name) {
 // A loaded match: where its data sits in the rule and which options it has seen.
 struct LoadedMatch {
     ExtKind kind;
-    std::size_t index;      // into the rule's matches
-    unsigned seen = 0;      // 1 << option id, as xflags / the tcp match's flags
-    bool completed = false; // a later -m of the same match takes the options from here on
+    std::size_t index;       // into the rule's matches
+    unsigned seen = 0;       // 1 << option id, as xflags / the tcp match's flags
+    bool completed = false;  // a later -m of the same match takes the options from here on
     bool statistic_invert = false;
 };
-
-// ---- value parsers of the extensions ----
-
-// parse_tcp_ports (libxt_tcp.c)
-PortRange parse_tcp_ports(const std::string& arg) {
-    auto port = [](const std::string& s) -> std::uint16_t {
-        unsigned long long v = 0;
-        if (parse_uint(s, 0, 0xffff, v)) return static_cast<std::uint16_t>(v);
-        const int p = service_port(s, "tcp");
-        if (p >= 0) return static_cast<std::uint16_t>(p);
-        fail("invalid port/service `" + s + "' specified");
-    };
-    PortRange r;
-    const auto colon = arg.find(':');
-    if (colon == std::string::npos) {
-        r.min = r.max = port(arg);
-    } else {
-        const std::string lo = arg.substr(0, colon), hi = arg.substr(colon + 1);
-        r.min = lo.empty() ? 0 : port(lo);
-        r.max = hi.empty() ? 0xffff : port(hi);
-        if (r.min > r.max) fail("invalid portrange (min > max)");
-    }
-    return r;
-}
-
-// xtopt_parse_mport, the udp match's port[:port] (XTTYPE_PORTRC)
-PortRange parse_port_rc(const std::string& arg, const char* ext, const char* option) {
-    PortRange r;
-    std::uint16_t vals[2] = {0, 0xffff};
-    unsigned nvals = 0;
-    int prev = 0;
-    std::size_t start = 0;
-    for (;;) {
-        const auto colon = arg.find(':', start);
-        const std::string part = arg.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-        if (nvals == 2)
-            fail(std::string(ext) + ": Too many components for option \"--" + option + "\" (max: 2)");
-        if (!part.empty()) {
-            unsigned long long v = 0;
-            int value = parse_uint(part, 0, 0xffff, v) ? static_cast<int>(v) : service_port(part, nullptr);
-            if (value < 0) fail("Port \"" + part + "\" does not resolve to anything.");
-            if (value < prev) fail("Port range " + std::to_string(prev) + "-" + std::to_string(value) + " is negative.");
-            prev = value;
-            vals[nvals] = static_cast<std::uint16_t>(value);
-        }
-        ++nvals;
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-    }
-    r.min = vals[0];
-    r.max = nvals == 1 ? vals[0] : vals[1];
-    return r;
-}
-
-// parse_tcp_flag
-std::uint8_t parse_tcp_flag(const std::string& list) {
-    static constexpr std::pair<const char*, std::uint8_t> kNames[] = {
-        {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08}, {"ACK", 0x10}, {"URG", 0x20}, {"ALL", 0x3f}, {"NONE", 0}};
-    std::uint8_t flags = 0;
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        auto comma = list.find(',', start);
-        if (comma == std::string::npos) comma = list.size();
-        const std::string word = list.substr(start, comma - start);
-        start = comma + 1;
-        if (word.empty()) continue;  // strtok skips empty fields
-        bool known = false;
-        for (const auto& [name, bit] : kNames) {
-            if (strcasecmp(name, word.c_str()) == 0) {
-                flags |= bit;
-                known = true;
-                break;
-            }
-        }
-        if (!known) fail("Unknown TCP flag `" + word + "'");
-    }
-    return flags;
-}
-
-// parse_range (libxt_icmp.h): N or N:M, each 0..255; returns the rest of the word.
-const char* parse_icmp_range(const char* s, unsigned res[2]) {
-    auto one = [](const char* p, unsigned& v) -> const char* {
-        if (!std::isdigit(static_cast<unsigned char>(*p))) return nullptr;
-        errno = 0;
-        char* end = nullptr;
-        const unsigned long x = std::strtoul(p, &end, 0);
-        if (errno || x > 255) return nullptr;
-        v = static_cast<unsigned>(x);
-        return end;
-    };
-    const char* next = one(s, res[0]);
-    if (!next) return nullptr;
-    res[1] = res[0];
-    if (*next == ':') next = one(next + 1, res[1]);
-    return next;
-}
-
-// ipt_parse_icmp / __parse_icmp
-IcmpMatch parse_icmp_type(const std::string& arg) {
-    IcmpMatch m;
-    const IcmpName* found = nullptr;
-    for (const IcmpName& n : icmp_names()) {
-        if (strncasecmp(n.name, arg.c_str(), arg.size()) != 0) continue;
-        if (found)
-            fail("Ambiguous ICMP type `" + arg + "': `" + found->name + "' or `" + n.name + "'?");
-        found = &n;
-    }
-    if (found) {
-        m.type = found->type;
-        m.code_min = found->code_min;
-        m.code_max = found->code_max;
-        return m;
-    }
-    unsigned types[2], codes[2] = {0, 255};
-    const char* next = parse_icmp_range(arg.c_str(), types);
-    if (!next) fail("Unknown ICMP type `" + arg + "'");
-    if (*next == '/') {
-        next = parse_icmp_range(next + 1, codes);
-        if (!next) fail("Unknown ICMP code `" + arg + "'");
-    }
-    if (*next != '\0') fail(std::string("unknown character ") + *next);
-    if (types[0] != types[1]) fail("ICMP type range not supported");
-    m.type = static_cast<std::uint8_t>(types[0]);
-    m.code_min = static_cast<std::uint8_t>(codes[0]);
-    m.code_max = static_cast<std::uint8_t>(codes[1]);
-    return m;
-}
-
-// parse_hex_string (libxt_string.c): text with |hex bytes| blocks and \ literals.
-std::string parse_hex_string(const std::string& s) {
-    if (s.empty()) fail("STRING must contain at least one char");
-    std::string out;
-    bool hex = false, literal = false;
-    std::size_t i = 0;
-    const std::size_t n = s.size();
-    while (i < n) {
-        if (out.size() >= TextSearch::kMaxPattern) fail("STRING too long \"" + s + "\"");
-        if (s[i] == '\\' && !hex) {
-            literal = true;
-        } else if (s[i] == '\\') {
-            fail("Cannot include literals in hex data");
-        } else if (s[i] == '|') {
-            if (hex) {
-                hex = false;
-            } else {
-                hex = true;
-                while (i + 1 < n && s[i + 1] == ' ') ++i;
-            }
-            if (i + 1 >= n) break;
-            ++i;
-        }
-        if (literal) {
-            if (i + 1 >= n) fail("Bad literal placement at end of string");
-            out += s[i + 1];
-            i += 2;
-            literal = false;
-        } else if (hex) {
-            if (i + 1 >= n) fail("Odd number of hex digits");
-            if (i + 2 >= n) fail("Invalid hex block");
-            if (!std::isxdigit(static_cast<unsigned char>(s[i]))) fail(std::string("Invalid hex char '") + s[i] + "'");
-            if (!std::isxdigit(static_cast<unsigned char>(s[i + 1])))
-                fail(std::string("Invalid hex char '") + s[i + 1] + "'");
-            out += static_cast<char>(std::stoi(s.substr(i, 2), nullptr, 16));
-            i += s[i + 2] == ' ' ? 3 : 2;
-        } else {
-            out += s[i];
-            ++i;
-        }
-    }
-    return out;
-}
-
-// xtopt_parse_level: 0-7 or a syslog priority name.
-std::uint8_t parse_log_level(const std::string& arg) {
-    unsigned long long v = 0;
-    if (parse_uint(arg, 0, 7, v)) return static_cast<std::uint8_t>(v);
-    static constexpr std::pair<const char*, std::uint8_t> kLevels[] = {
-        {"alert", 1}, {"crit", 2},  {"debug", 7},   {"emerg", 0},   {"err", 3},  {"error", 3},
-        {"info", 6},  {"notice", 5}, {"panic", 0}, {"warning", 4}, {"warn", 4}};
-    for (const auto& [name, level] : kLevels)
-        if (arg == name) return level;
-    fail("log level \"" + arg + "\" unknown");
-}
 
 // ---- the parser ----
 
 class Parser {
-public:
+  public:
     explicit Parser(std::vector<std::string> words) : argv_(std::move(words)) {}
     Command run();
 
-private:
+  private:
     bool has_arg() const {  // xs_has_arg
-        return pos_ < argv_.size() && !argv_[pos_].empty() && argv_[pos_][0] != '-' && argv_[pos_][0] != '!';
+        return pos_ < argv_.size() && !argv_[pos_].empty() && argv_[pos_][0] != '-' &&
+               argv_[pos_][0] != '!';
     }
     void add_command(unsigned newcmd, unsigned othercmds);
     void set_option(unsigned opt);
     void main_option(char code, const std::optional<std::string>& optarg, const std::string& token);
-    void ext_option(const std::string& name, const std::optional<std::string>& inline_arg, const std::string& token);
-    bool dispatch_ext(const std::string& name, const std::optional<std::string>& inline_arg, const std::string& token);
+    void ext_option(const std::string& name, const std::optional<std::string>& inline_arg,
+                    const std::string& token);
+    bool dispatch_ext(const std::string& name, const std::optional<std::string>& inline_arg,
+                      const std::string& token);
     void load_match(ExtKind k);
     std::optional<ExtKind> proto_match() const;
     void parse_match_option(LoadedMatch& lm, const ExtOption& o, const std::string& arg);
@@ -516,7 +312,8 @@ private:
 void Parser::add_command(unsigned newcmd, unsigned othercmds) {
     if (invert_) fail("unexpected '!' flag");
     if (command_ & ~othercmds)
-        fail(std::string("Cannot use -") + cmd2char(newcmd) + " with -" + cmd2char(command_ & ~othercmds));
+        fail(std::string("Cannot use -") + cmd2char(newcmd) + " with -" +
+             cmd2char(command_ & ~othercmds));
     command_ |= newcmd;
 }
 
@@ -533,10 +330,14 @@ void Parser::set_option(unsigned opt) {
 // find_proto: `-p tcp` (or `-p 6`) can load the tcp match, and so for udp and icmp.
 std::optional<ExtKind> Parser::proto_match() const {
     switch (ip_.proto) {
-        case 6: return ExtKind::tcp;
-        case 17: return ExtKind::udp;
-        case 1: return ExtKind::icmp;
-        default: return std::nullopt;
+        case 6:
+            return ExtKind::tcp;
+        case 17:
+            return ExtKind::udp;
+        case 1:
+            return ExtKind::icmp;
+        default:
+            return std::nullopt;
     }
 }
 
@@ -544,21 +345,34 @@ void Parser::load_match(ExtKind k) {
     for (LoadedMatch& lm : loaded_)
         if (lm.kind == k) lm.completed = true;
     switch (k) {
-        case ExtKind::tcp: matches_.emplace_back(TcpMatch{}); break;
-        case ExtKind::udp: matches_.emplace_back(UdpMatch{}); break;
-        case ExtKind::icmp: matches_.emplace_back(IcmpMatch{}); break;
-        case ExtKind::statistic: matches_.emplace_back(StatisticMatch{}); break;
-        case ExtKind::string: matches_.emplace_back(StringMatch{}); break;
+        case ExtKind::tcp:
+            matches_.emplace_back(TcpMatch{});
+            break;
+        case ExtKind::udp:
+            matches_.emplace_back(UdpMatch{});
+            break;
+        case ExtKind::icmp:
+            matches_.emplace_back(IcmpMatch{});
+            break;
+        case ExtKind::statistic:
+            matches_.emplace_back(StatisticMatch{});
+            break;
+        case ExtKind::string:
+            matches_.emplace_back(StringMatch{});
+            break;
         case ExtKind::reject:
-        case ExtKind::log: return;
+        case ExtKind::log:
+            return;
     }
     loaded_.push_back(LoadedMatch{k, matches_.size() - 1});
 }
 
 void Parser::check_x6(const char* ext, unsigned& seen, const ExtOption& o) {
     // xtables_option_parse's checks, in its order.
-    if (seen & (1u << o.id)) fail(std::string(ext) + ": option \"--" + o.name + "\" can only be used once.");
-    if (invert_ && !o.invertible) fail(std::string(ext) + ": option \"--" + o.name + "\" cannot be inverted.");
+    if (seen & (1u << o.id))
+        fail(std::string(ext) + ": option \"--" + o.name + "\" can only be used once.");
+    if (invert_ && !o.invertible)
+        fail(std::string(ext) + ": option \"--" + o.name + "\" cannot be inverted.");
     seen |= 1u << o.id;
 }
 
@@ -583,7 +397,8 @@ void Parser::parse_match_option(LoadedMatch& lm, const ExtOption& o, const std::
                     t.flg_mask = parse_tcp_flag("SYN,RST,ACK,FIN");
                     t.flg_cmp = parse_tcp_flag("SYN");
                 } else {
-                    if (pos_ >= argv_.size() || argv_[pos_].empty() || argv_[pos_][0] == '-' || argv_[pos_][0] == '!')
+                    if (pos_ >= argv_.size() || argv_[pos_].empty() || argv_[pos_][0] == '-' ||
+                        argv_[pos_][0] == '!')
                         fail("--tcp-flags requires two args.");
                     t.flg_mask = parse_tcp_flag(arg);
                     t.flg_cmp = parse_tcp_flag(argv_[pos_++]);
@@ -626,18 +441,24 @@ void Parser::parse_match_option(LoadedMatch& lm, const ExtOption& o, const std::
                     char* end = nullptr;
                     const double p = std::strtod(arg.c_str(), &end);
                     if (end == arg.c_str() || *end != '\0' || p < 0 || p > 1)
-                        fail("statistic: bad value for option \"--probability\", or out of range (0-1).");
+                        fail(
+                            "statistic: bad value for option \"--probability\", or out of range "
+                            "(0-1).");
                     st.probability = static_cast<std::uint32_t>(std::lround(0x80000000 * p));
                     break;
                 }
                 case 2:
                     if (!parse_uint(arg, 1, UINT32_MAX, v))
-                        fail("statistic: bad value for option \"--every\", or out of range (1-4294967295).");
+                        fail(
+                            "statistic: bad value for option \"--every\", or out of range "
+                            "(1-4294967295).");
                     st.every = static_cast<std::uint32_t>(v - 1);
                     break;
                 case 3:
                     if (!parse_uint(arg, 0, UINT32_MAX, v))
-                        fail("statistic: bad value for option \"--packet\", or out of range (0-4294967295).");
+                        fail(
+                            "statistic: bad value for option \"--packet\", or out of range "
+                            "(0-4294967295).");
                     st.packet = static_cast<std::uint32_t>(v);
                     break;
             }
@@ -656,18 +477,28 @@ void Parser::parse_match_option(LoadedMatch& lm, const ExtOption& o, const std::
                     (o.id == 0 ? s.from : s.to) = static_cast<std::uint16_t>(v);
                     break;
                 case 2:
-                    if (arg.size() > 15) fail("Argument must have a maximum length of 15 characters");
+                    if (arg.size() > 15)
+                        fail("Argument must have a maximum length of 15 characters");
                     s.algo = arg;
                     break;
-                case 3: s.icase = true; break;
+                case 3:
+                    s.icase = true;
+                    break;
                 case 4:
-                    if (lm.seen & (1u << 5)) fail("string: option \"--string\" cannot be used together with \"--hex-string\".");
-                    if (arg.size() > TextSearch::kMaxPattern) fail("STRING too long \"" + arg + "\"");
+                    if (lm.seen & (1u << 5))
+                        fail(
+                            "string: option \"--string\" cannot be used together with "
+                            "\"--hex-string\".");
+                    if (arg.size() > TextSearch::kMaxPattern)
+                        fail("STRING too long \"" + arg + "\"");
                     s.pattern = arg;
                     s.invert = invert_;
                     break;
                 case 5:
-                    if (lm.seen & (1u << 4)) fail("string: option \"--hex-string\" cannot be used together with \"--string\".");
+                    if (lm.seen & (1u << 4))
+                        fail(
+                            "string: option \"--hex-string\" cannot be used together with "
+                            "\"--string\".");
                     s.pattern = parse_hex_string(arg);
                     s.invert = invert_;
                     break;
@@ -675,42 +506,31 @@ void Parser::parse_match_option(LoadedMatch& lm, const ExtOption& o, const std::
             return;
         }
         case ExtKind::reject:
-        case ExtKind::log: return;
+        case ExtKind::log:
+            return;
     }
 }
 
 void Parser::parse_target_option(const ExtOption& o, const std::string& arg) {
     if (*target_ext_ == ExtKind::reject) {
         check_x6("REJECT", target_seen_, o);
-        // REJECT_parse: the first name or alias that the word is a prefix of, any case.
-        static constexpr std::tuple<const char*, const char*, RejectWith> kTypes[] = {
-            {"icmp-net-unreachable", "net-unreach", RejectWith::icmp_net_unreachable},
-            {"icmp-host-unreachable", "host-unreach", RejectWith::icmp_host_unreachable},
-            {"icmp-proto-unreachable", "proto-unreach", RejectWith::icmp_proto_unreachable},
-            {"icmp-port-unreachable", "port-unreach", RejectWith::icmp_port_unreachable},
-            {"icmp-net-prohibited", "net-prohib", RejectWith::icmp_net_prohibited},
-            {"icmp-host-prohibited", "host-prohib", RejectWith::icmp_host_prohibited},
-            {"tcp-reset", "tcp-rst", RejectWith::tcp_reset},
-            {"icmp-admin-prohibited", "admin-prohib", RejectWith::icmp_admin_prohibited},
-        };
-        for (const auto& [name, alias, with] : kTypes) {
-            if (strncasecmp(name, arg.c_str(), arg.size()) == 0 || strncasecmp(alias, arg.c_str(), arg.size()) == 0) {
-                target_.reject_with = with;
-                return;
-            }
-        }
-        fail("unknown reject type \"" + arg + "\"");
+        target_.reject_with = parse_reject_with(arg);
+        return;
     }
     check_x6("LOG", target_seen_, o);
     switch (o.id) {
-        case 6: target_.log.level = parse_log_level(arg); break;
+        case 6:
+            target_.log.level = parse_log_level(arg);
+            break;
         case 7:
             if (arg.empty()) fail("Argument must have a minimum length of 1 characters");
             if (arg.size() > 29) fail("Argument must have a maximum length of 29 characters");
             if (arg.find('\n') != std::string::npos) fail("Newlines not allowed in --log-prefix");
             target_.log.prefix = arg;
             break;
-        default: target_.log.flags |= static_cast<std::uint8_t>(1u << o.id); break;
+        default:
+            target_.log.flags |= static_cast<std::uint8_t>(1u << o.id);
+            break;
     }
 }
 
@@ -754,7 +574,8 @@ void Parser::ext_option(const std::string& name, const std::optional<std::string
     fail("unknown option \"" + token + "\"");
 }
 
-void Parser::main_option(char code, const std::optional<std::string>& optarg, const std::string& token) {
+void Parser::main_option(char code, const std::optional<std::string>& optarg,
+                         const std::string& token) {
     auto need = [&]() -> const std::string& {
         if (!optarg) fail("option \"" + token + "\" requires an argument");
         return *optarg;
@@ -854,14 +675,19 @@ void Parser::main_option(char code, const std::optional<std::string>& optarg, co
         case 'p': {
             set_option(OPT_PROTOCOL);
             protocol_ = need();
-            for (char& c : protocol_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            for (char& c : protocol_)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             // xtables_parse_protocol
             unsigned long long n = 0;
             static constexpr std::pair<const char*, std::uint8_t> kProtos[] = {
-                {"tcp", 6},       {"sctp", 132}, {"udp", 17},       {"udplite", 136},
-                {"icmp", 1},      {"ipv6-icmp", 58}, {"icmpv6", 58}, {"esp", 50},
-                {"ah", 51},       {"mobility-header", 135}, {"ipv6-mh", 135}, {"mh", 135},
-                {"dccp", 33},     {"ipcomp", 108}, {"all", 0}};
+                {"tcp", 6},       {"sctp", 132},
+                {"udp", 17},      {"udplite", 136},
+                {"icmp", 1},      {"ipv6-icmp", 58},
+                {"icmpv6", 58},   {"esp", 50},
+                {"ah", 51},       {"mobility-header", 135},
+                {"ipv6-mh", 135}, {"mh", 135},
+                {"dccp", 33},     {"ipcomp", 108},
+                {"all", 0}};
             bool known = false;
             if (parse_uint(protocol_, 0, 255, n)) {
                 ip_.proto = static_cast<std::uint8_t>(n);
@@ -877,13 +703,15 @@ void Parser::main_option(char code, const std::optional<std::string>& optarg, co
                 protoent pe{};
                 protoent* found = nullptr;
                 char buf[1024];
-                if (getprotobyname_r(protocol_.c_str(), &pe, buf, sizeof buf, &found) == 0 && found) {
+                if (getprotobyname_r(protocol_.c_str(), &pe, buf, sizeof buf, &found) == 0 &&
+                    found) {
                     ip_.proto = static_cast<std::uint8_t>(found->p_proto);
                     known = true;
                 }
             }
             if (!known) fail("unknown protocol \"" + protocol_ + "\" specified");
-            if (ip_.proto == 0 && (ip_.invflags & kInvProto)) fail("rule would never match protocol");
+            if (ip_.proto == 0 && (ip_.invflags & kInvProto))
+                fail("rule would never match protocol");
             break;
         }
         case 's':
@@ -901,7 +729,8 @@ void Parser::main_option(char code, const std::optional<std::string>& optarg, co
             if (name.empty()) fail("Invalid target name (too short)");
             if (name.size() >= 29) fail("Invalid target name `" + name + "' (28 chars max)");
             for (char c : name)
-                if (std::isspace(static_cast<unsigned char>(c))) fail("Invalid target name `" + name + "'");
+                if (std::isspace(static_cast<unsigned char>(c)))
+                    fail("Invalid target name `" + name + "'");
             if (name == "CONTINUE") break;
             cmd_.jump = name;
             if (name == "ACCEPT") {
@@ -935,9 +764,15 @@ void Parser::main_option(char code, const std::optional<std::string>& optarg, co
             if (!verbose_) set_option(OPT_VERBOSE);
             ++verbose_;
             break;
-        case 'n': set_option(OPT_NUMERIC); break;
-        case 'x': set_option(OPT_EXPANDED); break;
-        case '0': set_option(OPT_LINENUMBERS); break;
+        case 'n':
+            set_option(OPT_NUMERIC);
+            break;
+        case 'x':
+            set_option(OPT_EXPANDED);
+            break;
+        case '0':
+            set_option(OPT_LINENUMBERS);
+            break;
         case 'm': {
             if (invert_) fail("unexpected ! flag before --match");
             const std::string& name = need();
@@ -957,7 +792,8 @@ void Parser::main_option(char code, const std::optional<std::string>& optarg, co
                 ++pos_;
             }
             break;
-        default: fail("unknown option \"" + token + "\"");
+        default:
+            fail("unknown option \"" + token + "\"");
     }
 }
 
@@ -978,11 +814,20 @@ void Parser::final_checks() {
                     fail("--every and --packet must be specified when using nth mode");
                 if (st.packet > st.every) fail("the --packet p must be 0 <= p <= n-1");
                 if (!(lm.seen & 1)) fail("statistic: option \"--mode\" must be specified");
-                const bool prob = lm.seen & (1u << 1), every = lm.seen & (1u << 2), packet = lm.seen & (1u << 3);
-                if (prob && every) fail("statistic: option \"--probability\" cannot be used together with \"--every\".");
-                if (prob && packet) fail("statistic: option \"--probability\" cannot be used together with \"--packet\".");
-                if (every && !packet) fail("statistic: option \"--every\" also requires \"--packet\".");
-                if (packet && !every) fail("statistic: option \"--packet\" also requires \"--every\".");
+                const bool prob = lm.seen & (1u << 1), every = lm.seen & (1u << 2),
+                           packet = lm.seen & (1u << 3);
+                if (prob && every)
+                    fail(
+                        "statistic: option \"--probability\" cannot be used together with "
+                        "\"--every\".");
+                if (prob && packet)
+                    fail(
+                        "statistic: option \"--probability\" cannot be used together with "
+                        "\"--packet\".");
+                if (every && !packet)
+                    fail("statistic: option \"--every\" also requires \"--packet\".");
+                if (packet && !every)
+                    fail("statistic: option \"--packet\" also requires \"--every\".");
                 st.count = std::make_shared<std::atomic<std::uint32_t>>(st.every - st.packet);
                 break;
             }
@@ -994,11 +839,13 @@ void Parser::final_checks() {
                 // rule (Netfilter::command), so the search built here is never used then.
                 auto& s = std::get<StringMatch>(m);
                 const auto* bytes = reinterpret_cast<const std::uint8_t*>(s.pattern.data());
-                s.search = TextSearch(s.algo == "kmp" ? TextSearch::Algo::kmp : TextSearch::Algo::bm,
-                                      {bytes, s.pattern.size()}, s.icase);
+                s.search =
+                    TextSearch(s.algo == "kmp" ? TextSearch::Algo::kmp : TextSearch::Algo::bm,
+                               {bytes, s.pattern.size()}, s.icase);
                 break;
             }
-            default: break;
+            default:
+                break;
         }
     }
 }
@@ -1009,7 +856,8 @@ std::vector<std::pair<Ipv4Address, Ipv4Address>> Parser::parse_addresses(const s
     std::size_t start = 0;
     for (;;) {
         const auto comma = spec.find(',', start);
-        const std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const std::string item =
+            spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         const auto slash = item.find('/');
         const std::string host = item.substr(0, slash);
         Ipv4Address mask{0xffffffffu};
@@ -1053,7 +901,8 @@ Command Parser::run() {
                     if (pos_ >= argv_.size()) fail("option \"" + token + "\" requires an argument");
                     arg = argv_[pos_++];
                 }
-                if (o->arg == ArgKind::none && arg) fail("option \"" + token + "\" doesn't allow an argument");
+                if (o->arg == ArgKind::none && arg)
+                    fail("option \"" + token + "\" doesn't allow an argument");
                 main_option(o->code, arg, token);
                 if (version_) return cmd_;
             } else {
@@ -1113,22 +962,53 @@ Command Parser::run() {
     }
 
     switch (command_ & ~CMD_ZERO) {
-        case CMD_APPEND: cmd_.kind = CommandKind::append; break;
-        case CMD_INSERT: cmd_.kind = CommandKind::insert; break;
-        case CMD_DELETE: cmd_.kind = CommandKind::delete_rule; break;
-        case CMD_DELETE_NUM: cmd_.kind = CommandKind::delete_num; break;
-        case CMD_REPLACE: cmd_.kind = CommandKind::replace; break;
-        case CMD_CHECK: cmd_.kind = CommandKind::check; break;
-        case CMD_LIST: cmd_.kind = CommandKind::list; break;
-        case CMD_LIST_RULES: cmd_.kind = CommandKind::list_rules; break;
-        case CMD_FLUSH: cmd_.kind = CommandKind::flush; break;
-        case CMD_SET_POLICY: cmd_.kind = CommandKind::policy; break;
-        case CMD_NEW_CHAIN: cmd_.kind = CommandKind::new_chain; break;
-        case CMD_DELETE_CHAIN: cmd_.kind = CommandKind::delete_chain; break;
-        case CMD_RENAME_CHAIN: cmd_.kind = CommandKind::rename_chain; break;
-        case CMD_ZERO_NUM: cmd_.kind = CommandKind::zero; break;
-        case CMD_NONE: cmd_.kind = CommandKind::zero; break;  // -Z alone
-        default: break;
+        case CMD_APPEND:
+            cmd_.kind = CommandKind::append;
+            break;
+        case CMD_INSERT:
+            cmd_.kind = CommandKind::insert;
+            break;
+        case CMD_DELETE:
+            cmd_.kind = CommandKind::delete_rule;
+            break;
+        case CMD_DELETE_NUM:
+            cmd_.kind = CommandKind::delete_num;
+            break;
+        case CMD_REPLACE:
+            cmd_.kind = CommandKind::replace;
+            break;
+        case CMD_CHECK:
+            cmd_.kind = CommandKind::check;
+            break;
+        case CMD_LIST:
+            cmd_.kind = CommandKind::list;
+            break;
+        case CMD_LIST_RULES:
+            cmd_.kind = CommandKind::list_rules;
+            break;
+        case CMD_FLUSH:
+            cmd_.kind = CommandKind::flush;
+            break;
+        case CMD_SET_POLICY:
+            cmd_.kind = CommandKind::policy;
+            break;
+        case CMD_NEW_CHAIN:
+            cmd_.kind = CommandKind::new_chain;
+            break;
+        case CMD_DELETE_CHAIN:
+            cmd_.kind = CommandKind::delete_chain;
+            break;
+        case CMD_RENAME_CHAIN:
+            cmd_.kind = CommandKind::rename_chain;
+            break;
+        case CMD_ZERO_NUM:
+            cmd_.kind = CommandKind::zero;
+            break;
+        case CMD_NONE:
+            cmd_.kind = CommandKind::zero;
+            break;  // -Z alone
+        default:
+            break;
     }
     cmd_.zero_after_list = (command_ & CMD_ZERO) && (command_ & (CMD_LIST | CMD_LIST_RULES));
 
@@ -1150,7 +1030,8 @@ Command Parser::run() {
                     if (const auto* st = std::get_if<StatisticMatch>(&m)) {
                         // Each rule gets its own nth counter.
                         StatisticMatch copy = *st;
-                        copy.count = std::make_shared<std::atomic<std::uint32_t>>(st->count->load());
+                        copy.count =
+                            std::make_shared<std::atomic<std::uint32_t>>(st->count->load());
                         rule->matches.emplace_back(std::move(copy));
                     } else {
                         rule->matches.push_back(m);
@@ -1171,7 +1052,7 @@ std::optional<Command> parse_command(std::string_view line, std::string& error) 
     try {
         Parser parser(split_words(line));
         return parser.run();
-    } catch (const ParseFailure& f) {
+    } catch (const ParseError& f) {
         error = parameter_problem(f.message);
         return std::nullopt;
     }

@@ -23,31 +23,31 @@ inline constexpr std::string_view kIptablesVersion = "1.8.9 (vlo)";
 std::string parameter_problem(std::string_view msg);
 
 enum class CommandKind : std::uint8_t {
-    append,        // -A chain rule
-    insert,        // -I chain [rulenum] rule
-    delete_rule,   // -D chain rule
-    delete_num,    // -D chain rulenum
-    replace,       // -R chain rulenum rule
-    check,         // -C chain rule
-    list,          // -L [chain [rulenum]]
-    list_rules,    // -S [chain [rulenum]]
-    flush,         // -F [chain]
-    zero,          // -Z [chain [rulenum]]
-    policy,        // -P chain target
-    new_chain,     // -N, -X, -E: parsed, but vlo has the built-in chains only
+    append,       // -A chain rule
+    insert,       // -I chain [rulenum] rule
+    delete_rule,  // -D chain rule
+    delete_num,   // -D chain rulenum
+    replace,      // -R chain rulenum rule
+    check,        // -C chain rule
+    list,         // -L [chain [rulenum]]
+    list_rules,   // -S [chain [rulenum]]
+    flush,        // -F [chain]
+    zero,         // -Z [chain [rulenum]]
+    policy,       // -P chain target
+    new_chain,    // -N, -X, -E: parsed, but vlo has the built-in chains only
     delete_chain,
     rename_chain,
-    version,       // -V
+    version,  // -V
 };
 
 struct Command {
     CommandKind kind = CommandKind::list;
     bool zero_after_list = false;  // -L -Z: list, then zero the counters
     std::string table = "filter";
-    std::string chain;             // empty: every chain (-L, -S, -F, -Z)
-    unsigned rulenum = 0;          // 1 = first; 0: not given
+    std::string chain;     // empty: every chain (-L, -S, -F, -Z)
+    unsigned rulenum = 0;  // 1 = first; 0: not given
     std::string policy;
-    std::string jump;              // the -j word, which may name a chain
+    std::string jump;  // the -j word, which may name a chain
     // The rule of -A/-I/-D/-R/-C, once per source and destination address given
     // (-s a,b -d c is two rules, as xtables_ipparse_multiple makes them).
     std::vector<std::shared_ptr<Rule>> rules;

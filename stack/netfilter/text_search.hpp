@@ -12,7 +12,7 @@
 namespace vlo::nf {
 
 class TextSearch {
-public:
+  public:
     enum class Algo : std::uint8_t { bm, kmp };
     static constexpr std::size_t kMaxPattern = 128;  // XT_STRING_MAX_PATTERN_SIZE
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -25,7 +25,7 @@ public:
     std::size_t find(std::span<const std::uint8_t> text) const;
     std::size_t pattern_len() const { return len_; }
 
-private:
+  private:
     std::uint8_t fold(std::uint8_t c) const;
     std::size_t find_bm(std::span<const std::uint8_t> text) const;
     std::size_t find_kmp(std::span<const std::uint8_t> text) const;
