@@ -134,6 +134,29 @@ std::string recv_now(TcpSocket& s, std::error_code* err = nullptr) {
 
 }  // namespace
 
+// ---- the string match's search ----
+
+TEST_CASE("bm and kmp find the same first occurrence with and without case", "[netfilter]") {
+    using nf::TextSearch;
+    auto find = [](TextSearch::Algo algo, const std::string& pat, const std::string& text,
+                   bool icase) {
+        const TextSearch ts(algo, {reinterpret_cast<const std::uint8_t*>(pat.data()), pat.size()},
+                            icase);
+        return ts.find({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    };
+    const std::string text = "xxQUIQUIT\r\nabababcabababd quit";
+    for (const auto algo : {TextSearch::Algo::bm, TextSearch::Algo::kmp}) {
+        CHECK(find(algo, "QUIT", text, false) == 5);
+        CHECK(find(algo, "quit", text, false) == text.size() - 4);
+        CHECK(find(algo, "quit", text, true) == 5);
+        CHECK(find(algo, "abababd", text, false) == text.find("abababd"));
+        CHECK(find(algo, "ababac", text, false) == TextSearch::npos);
+        CHECK(find(algo, "x", text, false) == 0);
+        CHECK(find(algo, text + "!", text, false) == TextSearch::npos);
+        CHECK(find(algo, "", text, false) == TextSearch::npos);
+    }
+}
+
 // ---- parsing ----
 
 TEST_CASE("iptables words come back from -S as iptables-save writes them", "[netfilter]") {
@@ -204,6 +227,8 @@ TEST_CASE("iptables words come back from -S as iptables-save writes them", "[net
          "-A INPUT -j REJECT --reject-with icmp-admin-prohibited"},
         {"-A INPUT -j REJECT --reject-with proto-unreach",
          "-A INPUT -j REJECT --reject-with icmp-proto-unreachable"},
+        {"-A INPUT -s 10/8 -d 0/0 -j DROP", "-A INPUT -s 10.0.0.0/8 -j DROP"},
+        {"-A INPUT -d 192.168.1 -j DROP", "-A INPUT -d 192.168.1.0/32 -j DROP"},
         {"--append INPUT --source 1.2.3.4 --protocol=udp --jump DROP",
          "-A INPUT -s 1.2.3.4/32 -p udp -j DROP"},
         {"-A INPUT -p tcp", "-A INPUT -p tcp"},
@@ -218,7 +243,7 @@ TEST_CASE("iptables words come back from -S as iptables-save writes them", "[net
     }
 }
 
-TEST_CASE("-I -D -R -F -P and -C change the chain as iptables does", "[netfilter]") {
+TEST_CASE("iptables -I -D -R -F -P and -C change the chain as iptables does", "[netfilter]") {
     Nf n;
     n.ok("-A INPUT -s 1.1.1.1 -j DROP");
     n.ok("-A INPUT -s 2.2.2.2 -j DROP");
@@ -288,6 +313,8 @@ TEST_CASE("a bad command gets iptables' one-line error naming the bad word and c
     CHECK(n.bad("-A INPUT ! -p all") == p + "rule would never match protocol");
     CHECK(n.bad("-A INPUT -s 300.1.1.1") == p + "host/network `300.1.1.1' not found");
     CHECK(n.bad("-A INPUT -s 1.2.3.4/33") == p + "invalid mask `33' specified");
+    CHECK(n.bad("-A INPUT -s 1.2.3.4/255.0") == p + "invalid mask `255.0' specified");
+    CHECK(n.bad("-A INPUT -s localhost") == p + "host/network `localhost' not found");
     CHECK(n.bad("-A INPUT ! -s 1.1.1.1,2.2.2.2") ==
           p + "! not allowed with multiple source or destination IP addresses");
     CHECK(n.bad("-A INPUT -s 1.1.1.1 --source 2.2.2.2") ==
@@ -393,7 +420,8 @@ TEST_CASE("a bad command gets iptables' one-line error naming the bad word and c
 
 // ---- the listing ----
 
-TEST_CASE("-L -n -v -x shows each rule's and each policy's packets and bytes", "[netfilter]") {
+TEST_CASE("iptables -L -n -v -x shows each rule's and each policy's packets and bytes",
+          "[netfilter]") {
     Nf n;
     PingSocket sock(n.stack);
     n.ok("-A INPUT -p icmp --icmp-type echo-request -j ACCEPT");
@@ -705,7 +733,8 @@ TEST_CASE("DROP of ICMP stops echo replies and counts them and -D brings them ba
     }
 }
 
-TEST_CASE("-P INPUT DROP drops what no rule accepts and counts it on the policy", "[netfilter]") {
+TEST_CASE("iptables -P INPUT DROP drops what no rule accepts and counts it on the policy",
+          "[netfilter]") {
     Nf n;
     PingSocket sock(n.stack);
     n.ok("-P INPUT DROP");
@@ -825,7 +854,7 @@ TEST_CASE("string matches drop the segment carrying QUIT or reset its sender", "
     }
 }
 
-TEST_CASE("-i and -o match lo and the wire device by name and by prefix", "[netfilter]") {
+TEST_CASE("iptables -i and -o match lo and the wire device by name and by prefix", "[netfilter]") {
     Nf n;
     test::WireDevice& eth = test::add_wire(n.stack);
     PingSocket sock(n.stack);
@@ -851,7 +880,8 @@ TEST_CASE("-i and -o match lo and the wire device by name and by prefix", "[netf
     CHECK(n.icmp(IcmpMib::OutErrors) == 2);  // icmp_push_reply saw ip_local_out fail twice
 }
 
-TEST_CASE("--syn and --tcp-flags tell new connections and FINs from the rest", "[netfilter]") {
+TEST_CASE("iptables --syn and --tcp-flags tell new connections and FINs from the rest",
+          "[netfilter]") {
     Nf n;
     Pair p(n, {kLo, 80});
     n.ok("-A INPUT -p tcp --dport 80 --syn -j DROP");
@@ -876,7 +906,8 @@ TEST_CASE("--syn and --tcp-flags tell new connections and FINs from the rest", "
     CHECK_FALSE(err);  // end of stream
 }
 
-TEST_CASE("--sport and --dport ranges and ! pick datagrams by port and address", "[netfilter]") {
+TEST_CASE("iptables --sport and --dport ranges and negation pick datagrams by port and address",
+          "[netfilter]") {
     Nf n;
     UdpSocket server(n.stack), client(n.stack), client2(n.stack);
     REQUIRE_FALSE(server.bind(kInaddrAny, 5005));

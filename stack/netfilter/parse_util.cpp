@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,6 +20,24 @@ bool parse_uint(const std::string& s, unsigned long long min, unsigned long long
     if (errno != 0 || end == s.c_str() || *end != '\0' || v < min || v > max) return false;
     out = v;
     return true;
+}
+
+std::optional<Ipv4Address> numeric_to_ipaddr(const std::string& dotted, bool is_mask) {
+    std::uint32_t value = 0;
+    std::size_t start = 0;
+    for (int i = 0; i < 4; ++i) {
+        const auto dot = i < 3 ? dotted.find('.', start) : std::string::npos;
+        if (dot == std::string::npos && i < 3 && is_mask) return std::nullopt;
+        unsigned long long byte = 0;
+        if (!parse_uint(
+                dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start), 0,
+                255, byte))
+            return std::nullopt;
+        value |= static_cast<std::uint32_t>(byte) << (24 - 8 * i);
+        if (dot == std::string::npos) return Ipv4Address{value};  // the rest stays zero
+        start = dot + 1;
+    }
+    return Ipv4Address{value};
 }
 
 int service_port(const std::string& name, const char* proto) {

@@ -4,9 +4,12 @@
 // command line.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "stack/ipv4_address.hpp"
 
 namespace vlo::nf {
 
@@ -18,6 +21,10 @@ struct ParseError {
 // xtables_strtoui: the whole word, base 0 (so 0x50 is 80), within [min, max].
 bool parse_uint(const std::string& s, unsigned long long min, unsigned long long max,
                 unsigned long long& out);
+
+// xtables_numeric_to_ipaddr / xtables_numeric_to_ipmask: a dotted quad; an address (not a
+// mask) may stop early and is completed with zero bytes ("10" is 10.0.0.0, "0" is 0.0.0.0).
+std::optional<Ipv4Address> numeric_to_ipaddr(const std::string& dotted, bool is_mask);
 
 // getservbyname: the port of a service in /etc/services, or -1. `proto` may be null (any).
 int service_port(const std::string& name, const char* proto);

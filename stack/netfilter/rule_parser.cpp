@@ -1,13 +1,12 @@
 #include "stack/netfilter/rule_parser.hpp"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 
 #include <cctype>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
 
 #include "stack/netfilter/extension_values.hpp"
 #include "stack/netfilter/parse_util.hpp"
@@ -864,14 +863,14 @@ std::vector<std::pair<Ipv4Address, Ipv4Address>> Parser::parse_addresses(const s
         if (slash != std::string::npos) {
             const std::string m = item.substr(slash + 1);
             unsigned long long bits = 0;
-            if (const auto dotted = Ipv4Address::parse(m))
+            if (const auto dotted = numeric_to_ipaddr(m, true))
                 mask = *dotted;
             else if (parse_uint(m, 0, 32, bits))
                 mask = Ipv4Address{prefix_mask(static_cast<int>(bits))};
             else
                 fail("invalid mask `" + m + "' specified");
         }
-        const auto addr = Ipv4Address::parse(host);
+        const auto addr = numeric_to_ipaddr(host, false);  // no name lookups: nothing leaves lo
         if (!addr) fail("host/network `" + host + "' not found");
         out.emplace_back(Ipv4Address{addr->value & mask.value}, mask);
         if (comma == std::string::npos) break;

@@ -9,9 +9,9 @@ TextSearch::TextSearch(Algo algo, std::span<const std::uint8_t> pattern, bool ic
     for (std::size_t i = 0; i < len_; ++i) pattern_[i] = fold(pattern[i]);
     // Horspool's table: a text byte that is not in the pattern (but for its last byte) lets
     // the window move by the whole pattern length.
-    shift_.fill(static_cast<std::uint8_t>(std::min<std::size_t>(len_, 255)));
+    shift_.fill(static_cast<std::uint8_t>(len_));  // len_ <= 128 fits
     for (std::size_t i = 0; i + 1 < len_; ++i)
-        shift_[pattern_[i]] = static_cast<std::uint8_t>(std::min<std::size_t>(len_ - 1 - i, 255));
+        shift_[pattern_[i]] = static_cast<std::uint8_t>(len_ - 1 - i);
     // compute_prefix_tbl (ts_kmp.c): the longest proper prefix that is also a suffix.
     std::size_t k = 0;
     for (std::size_t q = 1; q < len_; ++q) {
