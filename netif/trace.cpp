@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::coun
     "PKT_TOO_SMALL",   "IP_CSUM",       "IP_INHDR",       "IP_INADDRERRORS", "IP_INVALID_SOURCE",
     "IP_INVALID_DEST", "IP_NOPROTO",     "IP_FRAG",      "ICMP_CSUM",     "ICMP_TYPE",      "NO_SOCKET",      "TCP_CSUM",      "UDP_CSUM",      "SOCKET_BACKLOG", "SOCKET_RCVBUFF",
     "NO_ROUTE",        "QUEUE_PURGE",   "PKT_TOO_BIG",  "FRAG_FAILED",     "DUP_FRAG",
-    "FRAG_REASM_TIMEOUT", "IP_FRAG_OVERLAP",
+    "FRAG_REASM_TIMEOUT", "IP_FRAG_OVERLAP", "NETFILTER_DROP",
 };
 }  // namespace
 

@@ -64,6 +64,7 @@ enum class DropReason : std::uint8_t {
     dup_frag,            // a fragment inside data already queued (IPFRAG_DUP)
     frag_reasm_timeout,  // its queue expired after ipfrag_time (ip_expire)
     ip_frag_overlap,     // overlapped its queue, which goes with it (RFC 5722; ReasmOverlaps)
+    netfilter_drop,      // a netfilter rule or chain policy said DROP (or REJECT)
     count_
 };
 

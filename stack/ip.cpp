@@ -53,6 +53,8 @@ void Ip::receive(PacketPtr pkt) {
     pkt->reset_network_header();
     const Ipv4View iph(pkt->bytes());
     pkt->trim(iph.total_len());  // pskb_trim_rcsum: drop link-layer padding
+    // NF_HOOK(NF_INET_PRE_ROUTING, ..., ip_rcv_finish): the route lookup comes after it.
+    if (!stack_.netfilter().nf_hook(nf::Hook::pre_routing, pkt, pkt->dev, nullptr)) return;
     if (!(pkt = ip_route_input(std::move(pkt), iph))) return;
     ip_local_deliver(std::move(pkt));
 }
@@ -104,6 +106,8 @@ void Ip::ip_local_deliver(PacketPtr pkt) {
     if (Ipv4View(pkt->network_bytes()).is_fragment())
         if (!(pkt = defrag_.ip_defrag(std::move(pkt)))) return;
     const Ipv4View iph(pkt->network_bytes());
+    // NF_HOOK(NF_INET_LOCAL_IN, ..., ip_local_deliver_finish), on the whole datagram.
+    if (!stack_.netfilter().nf_hook(nf::Hook::local_in, pkt, pkt->dev, nullptr)) return;
     const std::uint8_t proto = iph.protocol();
     pkt->pull(iph.header_len());
     pkt->reset_transport_header();
@@ -174,6 +178,9 @@ std::error_code Ip::ip_local_out(PacketPtr pkt, const Route& rt, wire::Ipv4Repr 
     pkt->reset_network_header();
     pkt->protocol = kEthPIp;
     pkt->trace.stamp(Stage::ip_local_out);
+    // __ip_local_out: NF_HOOK(NF_INET_LOCAL_OUT); a DROP reaches the sender as EPERM.
+    if (!stack_.netfilter().nf_hook(nf::Hook::local_out, pkt, nullptr, rt.dev))
+        return std::make_error_code(std::errc::operation_not_permitted);
     return ip_output(std::move(pkt), *rt.dev);
 }
 
@@ -181,6 +188,9 @@ std::error_code Ip::ip_output(PacketPtr pkt, Device& dev) {
     pkt->trace.stamp(Stage::ip_output);
     Snmp& snmp = stack_.snmp();
     snmp.ip.inc(IpMib::OutRequests);
+    // NF_HOOK_COND(NF_INET_POST_ROUTING, ..., ip_finish_output)
+    if (!stack_.netfilter().nf_hook(nf::Hook::post_routing, pkt, nullptr, &dev))
+        return std::make_error_code(std::errc::operation_not_permitted);
     // ip_finish_output: lo's MTU is above any datagram; a wire's is not.
     if (pkt->size() > dev.mtu()) return ip_fragment(std::move(pkt), dev);
     ip_finish_output2(std::move(pkt), dev);

@@ -15,6 +15,7 @@ Stack::Stack(const StackConfig& config, const Clock& clock)
       ping_table_(*this),
       udp_ports_(PortTable::Kind::udp, config.ip_local_port_range.low, config.ip_local_port_range.high),
       udp_(*this),
+      netfilter_(*this),
       net_rx_(std::make_unique<NetRx>(config.core, clock)) {
     timers_ = std::make_unique<TimerService>(clock, *net_rx_);
     tcp_ = std::make_unique<Tcp>(*this);

@@ -15,6 +15,7 @@
 #include "stack/fib.hpp"
 #include "stack/icmp.hpp"
 #include "stack/ip.hpp"
+#include "stack/netfilter/netfilter.hpp"
 #include "stack/ping_socket.hpp"
 #include "stack/port_table.hpp"
 #include "stack/snmp.hpp"
@@ -46,6 +47,8 @@ public:
     PortTable& udp_ports() { return udp_ports_; }
     Tcp& tcp() { return *tcp_; }
     TimerService& timers() { return *timers_; }
+    // iptables' tables on the IPv4 hooks: Netfilter::command takes iptables' words.
+    Netfilter& netfilter() { return netfilter_; }
     // Under a virtual clock: run the timers that are due now (call after advancing the clock).
     void run_timers() { timers_->run_due(); }
     // Waits, at most `timeout` on the clock, until TCP has nothing left to deliver (see
@@ -99,6 +102,7 @@ private:
     PingTable ping_table_;
     PortTable udp_ports_;
     Udp udp_;
+    Netfilter netfilter_;
     // Torn down by ~Stack in this order: NET_RX held, the timer thread stopped, TCP's sockets
     // freed (their timers need the service), then the service, then the receive core.
     std::unique_ptr<NetRx> net_rx_;

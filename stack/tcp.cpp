@@ -4,6 +4,7 @@
 #include "stack/tcp.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <random>
 
@@ -605,27 +606,44 @@ void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wi
     std::unique_lock l(sk->slock);
     if (sk->owned) return;  // the kernel counts LockDroppedIcmps and moves on
     if (!seq_in(seq, sk->snd_una, sk->snd_nxt)) return;
-    std::errc e;
+    int e;
     if (type == wire::kIcmpDestUnreach) {
-        switch (code) {  // icmp_err_convert
-            case wire::kIcmpNetUnreach: e = std::errc::network_unreachable; break;
-            case wire::kIcmpHostUnreach: e = std::errc::host_unreachable; break;
-            case wire::kIcmpProtUnreach: e = std::errc::protocol_not_supported; break;
-            case wire::kIcmpPortUnreach: e = std::errc::connection_refused; break;
-            case wire::kIcmpFragNeeded: return;  // PMTU discovery: not modelled
-            default: e = std::errc::host_unreachable; break;
-        }
+        // icmp_err_convert (net/ipv4/icmp.c), codes 0..NR_ICMP_UNREACH; beyond: ignored.
+        static constexpr int kIcmpErrConvert[] = {
+            ENETUNREACH,   // ICMP_NET_UNREACH
+            EHOSTUNREACH,  // ICMP_HOST_UNREACH
+            ENOPROTOOPT,   // ICMP_PROT_UNREACH
+            ECONNREFUSED,  // ICMP_PORT_UNREACH
+            EMSGSIZE,      // ICMP_FRAG_NEEDED
+            EOPNOTSUPP,    // ICMP_SR_FAILED
+            ENETUNREACH,   // ICMP_NET_UNKNOWN
+            EHOSTDOWN,     // ICMP_HOST_UNKNOWN
+            ENONET,        // ICMP_HOST_ISOLATED
+            ENETUNREACH,   // ICMP_NET_ANO (net-prohibited)
+            EHOSTUNREACH,  // ICMP_HOST_ANO (host-prohibited)
+            ENETUNREACH,   // ICMP_NET_UNR_TOS
+            EHOSTUNREACH,  // ICMP_HOST_UNR_TOS
+            EHOSTUNREACH,  // ICMP_PKT_FILTERED (admin-prohibited)
+            EHOSTUNREACH,  // ICMP_PREC_VIOLATION
+            EHOSTUNREACH,  // ICMP_PREC_CUTOFF
+        };
+        if (code >= std::size(kIcmpErrConvert)) return;
+        if (code == wire::kIcmpFragNeeded) return;  // PMTU discovery: not modelled
+        e = kIcmpErrConvert[code];
+    } else if (type == wire::kIcmpParameterProb) {
+        e = EPROTO;
     } else if (type == wire::kIcmpTimeExceeded) {
-        e = std::errc::host_unreachable;
+        e = EHOSTUNREACH;
     } else {
         return;
     }
+    const std::error_code ec(e, std::generic_category());
     if (sk->state == TcpState::syn_sent || sk->state == TcpState::syn_recv) {
         if (sk->state == TcpState::syn_sent) stats_.tcp.inc(TcpMib::AttemptFails);
-        sk->err = std::make_error_code(e);
+        sk->err = ec;
         done(*sk);
     } else {
-        sk->soft_err = std::make_error_code(e);
+        sk->soft_err = ec;
     }
 }
 
