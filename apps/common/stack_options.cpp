@@ -8,6 +8,7 @@
 #include "netif/netem.hpp"
 #include "netif/netem_spec.hpp"
 #include "stack/ip_fragment.hpp"
+#include "stack/netfilter/netfilter.hpp"
 
 namespace vlo::apps {
 
@@ -93,6 +94,9 @@ std::optional<std::string> StackOptions::apply(int opt, const char* arg) {
             seed = n;
             return std::nullopt;
         }
+        case kOptIptables:  // checked by configure(), against the stack's tables
+            iptables.emplace_back(value);
+            return std::nullopt;
         case kOptTun:
         case kOptAddr:
         case kOptKernelAddr:
@@ -107,6 +111,11 @@ std::optional<std::string> StackOptions::configure(Stack& stack) const {
             return "--alias " + a.to_string() + ": " + ec.message();
     if (tun.enabled())
         if (auto e = tun.attach(stack)) return e;
+    if (seed) stack.netfilter().seed(*seed);
+    for (const std::string& rule : iptables) {
+        std::string message;
+        if (stack.netfilter().command(rule, &message)) return message;
+    }
     for (const std::string& text : netem) {
         std::istringstream in(text);
         std::string word, dev, rest;
@@ -162,7 +171,10 @@ const char* stack_options_usage() {
            "  --pcap-dev <dev>   the device --pcap captures\n"
            "  --netem <spec>     'dev DEV' then tc-netem's options (delay, loss, duplicate,\n"
            "                     reorder, corrupt, rate, limit) on DEV's transmit; repeatable\n"
-           "  --seed <n>         seed netem's random choices: the same seed, the same run\n";
+           "  --seed <n>         seed netem's and the rules' random choices: the same seed,\n"
+           "                     the same run\n"
+           "  --iptables <rule>  an iptables command for this stack ('-A INPUT -p icmp -j\n"
+           "                     DROP'); repeatable, applied in order\n";
     return text.c_str();
 }
 

@@ -28,6 +28,7 @@ enum StackOption : int {
     kOptPcapDev,
     kOptNetem,
     kOptSeed,
+    kOptIptables,
 };
 
 // getopt_long entries for the options above.
@@ -40,6 +41,7 @@ inline constexpr option kStackLongOptions[] = {
     {"trace", optional_argument, nullptr, kOptTrace},   {"trace-json", required_argument, nullptr, kOptTraceJson},
     {"pcap", required_argument, nullptr, kOptPcap},     {"pcap-dev", required_argument, nullptr, kOptPcapDev},
     {"netem", required_argument, nullptr, kOptNetem},   {"seed", required_argument, nullptr, kOptSeed},
+    {"iptables", required_argument, nullptr, kOptIptables},
 };
 
 struct StackOptions {
@@ -53,6 +55,7 @@ struct StackOptions {
     std::string pcap_dev;    // --pcap-dev DEV: which
     std::vector<std::string> netem;       // --netem 'dev DEV OPTIONS', in tc-netem's words
     std::optional<std::uint64_t> seed;    // --seed N: netem's and the rules' random choices
+    std::vector<std::string> iptables;    // --iptables 'RULE': iptables' words, in order
 
     // Takes one option; on a bad value returns the reason, e.g. "invalid --cpus: 'x'".
     std::optional<std::string> apply(int opt, const char* arg);
