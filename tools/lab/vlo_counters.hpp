@@ -1,0 +1,25 @@
+// The receive-path counters of a vlo stack a cell reports, summed over its CPUs: every drop the
+// drop monitor saw, softnet_stat's dropped and time_squeeze, and where NET_RX ran.
+#pragma once
+
+#include <cstdint>
+
+#include "stack/stack.hpp"
+#include "tools/lab/cell.hpp"
+
+namespace vlo::lab {
+
+struct VloCounters {
+    std::uint64_t all_drops = 0;      // kfree_skb_reason, every reason
+    std::uint64_t backlog_drops = 0;  // softnet_stat dropped
+    std::uint64_t time_squeeze = 0;
+    std::uint64_t runs_in_sender = 0, runs_in_ksoftirqd = 0, runs_in_busypoll = 0,
+                  ksoftirqd_wakeups = 0;
+
+    static VloCounters read(Stack& stack);
+    VloCounters operator-(const VloCounters& o) const;
+    // Into a result: drops = every drop, and the NET_RX figures.
+    void store(CellResult& r) const;
+};
+
+}  // namespace vlo::lab
