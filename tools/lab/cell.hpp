@@ -46,11 +46,12 @@ struct Design {
 
 struct CellSpec {
     Workload workload = Workload::icmp_echo;
-    bool kernel = false;    // the kernel's lo on 127.0.0.1 instead of vlo
-    Design design;          // vlo only
-    double seconds = 0.25;  // timed part of the cell
-    bool quick = false;     // listeners: 65 536 instead of all of 127/8
-    bool sweep = false;     // overload: also sweep offered load x netdev_max_backlog
+    bool kernel = false;               // the kernel's lo on 127.0.0.1 instead of vlo
+    Design design;                     // vlo only
+    double seconds = 0.25;             // timed part of the cell
+    bool quick = false;                // listeners: 65 536 instead of all of 127/8
+    bool sweep = false;                // overload: also sweep offered load x netdev_max_backlog
+    std::uint64_t listener_count = 0;  // listeners: 0 for the default (65 536 quick, else all)
 };
 
 // overload: one point of the offered-load sweep.

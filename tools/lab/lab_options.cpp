@@ -74,7 +74,7 @@ LabParse parse_lab_options(int argc, char** argv) {
         {nullptr, 0, nullptr, 0},
     };
     LabOptions o;
-    optind = 1;
+    optind = 0;  // glibc: 0 also resets getopt's state from an earlier, abandoned parse
     opterr = 0;  // the reason is ours, on one line
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, nullptr)) != -1) {

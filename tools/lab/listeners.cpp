@@ -46,7 +46,9 @@ CellResult run_listeners_cell(const CellSpec& spec) {
     CellResult r;
     r.spec = spec;
     ListenerFigures f;
-    f.target = spec.quick ? kQuickListeners : kAllOf127;
+    f.target = spec.listener_count ? std::min(spec.listener_count, kAllOf127)
+               : spec.quick        ? kQuickListeners
+                                   : kAllOf127;
     f.sizeof_tcp_sock = sizeof(TcpSock);
     const double time_limit = spec.quick ? kQuickTimeLimit : kFullTimeLimit;
     // The heap may grow to the target's 4 GiB, or half of what the machine has free.

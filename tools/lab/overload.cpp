@@ -3,9 +3,10 @@
 // with bottom halves off, as a driver's receive burst or a tight sender under
 // rcu_read_lock_bh does. While bottom halves are off the softirq design drains nothing, so a
 // burst of 10 x (netdev_max_backlog + 1) offers ten times what the backlog lets NET_RX drain
-// per round; the thread designs drain concurrently and show how much of that they keep up with.
-// A reader thread empties the sink socket. At the end every packet sent is accounted for:
-// delivered to the socket, or dropped and counted (sent - delivered - dropped = 0).
+// before it is full; the thread designs drain concurrently and show how much of that they keep
+// up with. The next burst starts once the backlog is empty again. A reader thread empties the sink
+// socket. At the end every packet sent is accounted for: delivered to the socket, or dropped and
+// counted (sent - delivered - dropped = 0).
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -35,6 +36,13 @@ struct BurstRun {
     LatencyHistogram* latency = nullptr;  // one-way: send to read, queueing included
     bool quiesced = true;
 };
+
+bool backlog_empty(Stack& stack) {
+    NetRx& rx = stack.net_rx();
+    for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu)
+        if (!rx.softnet(cpu).queue->empty()) return false;
+    return true;
+}
 
 // NET_RX idle on every CPU with nothing queued.
 bool quiet(Stack& stack) {
@@ -98,18 +106,24 @@ void run_bursts(const Design& d, std::uint32_t backlog, double factor, double se
     const auto burst = static_cast<std::uint64_t>(factor * (backlog + 1));
     const std::int64_t end = mono_ns() + static_cast<std::int64_t>(seconds * 1e9);
     do {
-        BhDisabled bh(stack.net_rx());  // NET_RX waits for the enable (softirq design)
-        for (std::uint64_t k = 0; k < burst; ++k) {
-            PacketPtr pkt = pool.alloc(sizeof frame);
-            std::uint8_t* p = pkt->put(sizeof frame);
-            std::memcpy(p, frame, sizeof frame);
-            const std::int64_t now = mono_ns();
-            std::memcpy(p + kStampAt, &now, sizeof now);
-            pkt->ip_summed = ChecksumState::partial;  // lo's offload: nobody sums UDP
-            lo.xmit(std::move(pkt));
-            ++out.sent;
+        {
+            BhDisabled bh(stack.net_rx());  // NET_RX waits for the enable (softirq design)
+            for (std::uint64_t k = 0; k < burst; ++k) {
+                PacketPtr pkt = pool.alloc(sizeof frame);
+                std::uint8_t* p = pkt->put(sizeof frame);
+                std::memcpy(p, frame, sizeof frame);
+                const std::int64_t now = mono_ns();
+                std::memcpy(p + kStampAt, &now, sizeof now);
+                pkt->ip_summed = ChecksumState::partial;  // lo's offload: nobody sums UDP
+                lo.xmit(std::move(pkt));
+                ++out.sent;
+            }
         }
         ++out.bursts;
+        // The next burst comes once the backlog is drained: the offered load is the burst size
+        // against what one drain of the backlog can take, whatever the design.
+        const std::int64_t drain_limit = mono_ns() + kQuiesceLimit;
+        while (!backlog_empty(stack) && mono_ns() < drain_limit) std::this_thread::yield();
     } while (mono_ns() < end && out.bursts < max_bursts);
     out.burst = burst;
 
