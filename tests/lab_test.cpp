@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "stack/stack.hpp"
+#include "stack/tcp_socket.hpp"
 #include "tools/lab/cell.hpp"
 #include "tools/lab/histogram.hpp"
 #include "tools/lab/lab_options.hpp"
@@ -234,4 +236,60 @@ TEST_CASE("each sampled connection reaches the listener of its own 127/8 address
     CHECK(r.listeners->sample_ok == 64);
     CHECK(r.listeners->bytes_per_listener > 0);
     CHECK(r.ops == 300);
+}
+
+TEST_CASE("a byte ring grows as data comes and keeps its order across the wrap", "[lab]") {
+    ByteRing ring(1 << 20);
+    CHECK(ring.allocated() == 0);  // nothing reserved up front
+    std::vector<std::uint8_t> in(3000);
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<std::uint8_t>(i * 13);
+    CHECK(ring.push(in) == 3000);
+    CHECK(ring.allocated() == ByteRing::kMinAlloc);
+    ring.pop(2500);                // the head moves on...
+    CHECK(ring.push(in) == 3000);  // ...so 3500 bytes fit, wrapping round the end
+    CHECK(ring.allocated() == ByteRing::kMinAlloc);
+    CHECK(ring.push(std::span(in).first(1000)) == 1000);  // 4500: grows, wrapped contents in order
+    CHECK(ring.allocated() == 2 * ByteRing::kMinAlloc);
+    std::vector<std::uint8_t> out(4500);
+    ring.copy_out(0, out);
+    CHECK(std::equal(out.begin(), out.begin() + 500, in.begin() + 2500));
+    CHECK(std::equal(out.begin() + 500, out.begin() + 3500, in.begin()));
+    CHECK(std::equal(out.begin() + 3500, out.end(), in.begin()));
+    ring.release_if_empty();
+    CHECK(ring.allocated() == 2 * ByteRing::kMinAlloc);  // not empty: kept
+    ring.pop(4500);
+    ring.release_if_empty();
+    CHECK(ring.allocated() == 0);
+    ByteRing small(5000);
+    CHECK(small.push(std::vector<std::uint8_t>(6000)) == 5000);
+    CHECK(small.allocated() == 5000);  // never beyond the capacity
+}
+
+TEST_CASE("a connection in TIME_WAIT holds no buffers", "[lab]") {
+    StackConfig c;
+    c.core.worker = WorkerKind::inline_;
+    VirtualClock clock;
+    Stack stack(c, clock);
+    TcpSocket listener(stack), client(stack);
+    REQUIRE_FALSE(listener.bind({kInaddrLoopback, 80}));
+    REQUIRE_FALSE(listener.listen(4));
+    REQUIRE_FALSE(client.connect({kInaddrLoopback, 80}, kNsPerSec));
+    std::error_code ec;
+    auto server = listener.accept(ec, 0);
+    REQUIRE(server);
+    const std::vector<std::uint8_t> req(100, 'q');
+    std::vector<std::uint8_t> got(100);
+    std::size_t n = 0;
+    REQUIRE_FALSE(client.send(req, n));
+    REQUIRE_FALSE(server->recv(got, n, 0));
+    REQUIRE_FALSE(server->send(got, n));
+    REQUIRE_FALSE(client.recv(got, n, 0));
+    CHECK(client.sock().sndq.allocated() > 0);
+    CHECK(client.sock().rcvq.allocated() > 0);
+    CHECK(client.sock().rcvq.allocated() < c.tcp.tcp_rmem);  // 100 bytes take 4 KiB, not 4 MiB
+    client.close();                                          // the active closer ends in TIME_WAIT
+    server->close();
+    REQUIRE(client.state() == TcpState::time_wait);
+    CHECK(client.sock().sndq.allocated() == 0);
+    CHECK(client.sock().rcvq.allocated() == 0);
 }
