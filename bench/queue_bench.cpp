@@ -116,7 +116,13 @@ void BM_QueueSpscBatched(benchmark::State& state) {
         std::vector<PacketPtr> done;
         done.reserve(kPackets);
         while (!stop.load(std::memory_order_relaxed)) {
-            while (PacketPtr p = q->dequeue()) done.push_back(std::move(p));
+            bool any = false;
+            while (PacketPtr p = q->dequeue()) {
+                done.push_back(std::move(p));
+                any = true;
+            }
+            // Empty: give the core away (on a shared machine the producer may want it).
+            if (!any) std::this_thread::yield();
             if (done.size() >= kReturnBatch) {
                 std::lock_guard l(back_mu);
                 for (auto& p : done) back.push_back(std::move(p));
@@ -131,12 +137,16 @@ void BM_QueueSpscBatched(benchmark::State& state) {
     for (auto _ : state) {
         for (int i = 0; i < kBatch;) {
             if (stock.empty()) {
-                std::lock_guard l(back_mu);
-                stock.swap(back);
+                {
+                    std::lock_guard l(back_mu);
+                    stock.swap(back);
+                }
+                if (stock.empty()) std::this_thread::yield();
                 continue;
             }
             if (PacketPtr refused = q->enqueue(std::move(stock.back()), kBacklog)) {
                 stock.back() = std::move(refused);  // full: the consumer is behind
+                std::this_thread::yield();
                 continue;
             }
             stock.pop_back();
