@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "netif/backlog_queue.hpp"
@@ -99,7 +100,9 @@ struct CellResult {
     std::int64_t ctx_switches = 0;
     std::uint64_t bytes = 0;  // bulk: payload written
     // Receive-path counters (vlo: the stack's softnet; kernel: /proc/net/softnet_stat).
-    std::uint64_t drops = 0;
+    std::uint64_t drops = 0;      // softnet_stat's dropped: the backlog refused them
+    std::uint64_t all_drops = 0;  // vlo: every packet freed undelivered, whatever the reason
+    std::vector<std::pair<std::string, std::uint64_t>> drop_reasons;  // vlo: kfree_skb reasons
     std::uint64_t time_squeeze = 0;
     std::optional<std::uint64_t> runs_in_sender, runs_in_ksoftirqd, runs_in_busypoll,
         ksoftirqd_wakeups;

@@ -57,6 +57,12 @@ json cell_json(const CellSummary& c, const std::map<Workload, double>& kernel) {
     j["cpu_ns_per_op"] = per_op(static_cast<double>(r.cpu_ns), r.ops);
     j["ctx_switches_per_op"] = per_op(static_cast<double>(r.ctx_switches), r.ops);
     j["drops"] = r.drops;
+    if (!s.kernel) {
+        j["all_drops"] = r.all_drops;
+        json reasons = json::object();
+        for (const auto& [name, n] : r.drop_reasons) reasons[name] = n;
+        j["drop_reasons"] = std::move(reasons);
+    }
     j["time_squeeze"] = r.time_squeeze;
     j["net_rx_runs_in_sender"] = optional_count(r.runs_in_sender);
     j["net_rx_runs_in_ksoftirqd"] = optional_count(r.runs_in_ksoftirqd);
@@ -166,6 +172,10 @@ std::string report_markdown(const LabReport& report) {
         if (const auto k = kernel.find(s.workload);
             !s.kernel && k != kernel.end() && k->second > 0 && c.ok())
             ratio = fmt("%.2f", r.ops_per_s() / k->second);
+        // Backlog drops, and in brackets the other packets vlo freed undelivered (no socket,
+        // socket backlog, ...), when there were any.
+        std::string drops = std::to_string(r.drops);
+        if (r.all_drops > r.drops) drops += " (+" + std::to_string(r.all_drops - r.drops) + ")";
         std::string runs = "-";
         if (r.runs_in_sender)
             runs = std::to_string(*r.runs_in_sender) + "/" + std::to_string(*r.runs_in_ksoftirqd) +
@@ -176,9 +186,9 @@ std::string report_markdown(const LabReport& report) {
                " | " + us(r.latency.percentile(0.5)) + " | " + us(r.latency.percentile(0.99)) +
                " | " + us(r.latency.percentile(0.999)) + " | " +
                fmt("%.0f", per_op(static_cast<double>(r.cpu_ns), r.ops)) + " | " +
-               fmt("%.2f", per_op(static_cast<double>(r.ctx_switches), r.ops)) + " | " +
-               std::to_string(r.drops) + " | " + std::to_string(r.time_squeeze) + " | " + runs +
-               " | " + fmt("%.0f%%", c.spread_pct()) + " |\n";
+               fmt("%.2f", per_op(static_cast<double>(r.ctx_switches), r.ops)) + " | " + drops +
+               " | " + std::to_string(r.time_squeeze) + " | " + runs + " | " +
+               fmt("%.0f%%", c.spread_pct()) + " |\n";
     }
     bool any_overload = false;
     for (const CellSummary& c : report.cells) {
