@@ -74,7 +74,8 @@ void BM_KernelEchoRtt(benchmark::State& state) {
         const std::uint16_t sum = wire::checksum(req);
         req[2] = static_cast<std::uint8_t>(sum >> 8);
         req[3] = static_cast<std::uint8_t>(sum);
-        if (sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
+        if (sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
+            0) {
             state.SkipWithError("sendto failed");
             break;
         }
@@ -88,7 +89,8 @@ void BM_KernelEchoRtt(benchmark::State& state) {
             const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
             const std::size_t at = raw ? static_cast<std::size_t>(buf[0] & 0x0f) * 4 : 0;
             if (n >= static_cast<ssize_t>(at + 8) && buf[at] == ICMP_ECHOREPLY &&
-                (raw ? (buf[at + 4] << 8 | buf[at + 5]) == id : true) && (buf[at + 6] << 8 | buf[at + 7]) == seq)
+                (raw ? (buf[at + 4] << 8 | buf[at + 5]) == id : true) &&
+                (buf[at + 6] << 8 | buf[at + 7]) == seq)
                 break;
         }
     }

@@ -17,6 +17,9 @@ class Clock {
 public:
     virtual ~Clock() = default;
     virtual Nanos now_ns() const = 0;
+    // A cheaper reading that moves in ticks, as jiffies: for the limits the kernel measures in
+    // jiffies (net_rx_action's netdev_budget_usecs, __do_softirq's MAX_SOFTIRQ_TIME).
+    virtual Nanos coarse_now_ns() const { return now_ns(); }
     // True when time only moves because somebody advances it (tests).
     virtual bool is_virtual() const { return false; }
 };
@@ -25,6 +28,7 @@ public:
 class MonotonicClock final : public Clock {
 public:
     Nanos now_ns() const override;
+    Nanos coarse_now_ns() const override;  // CLOCK_MONOTONIC_COARSE: the tick, ~5 ns to read
     static MonotonicClock& instance();
 };
 

@@ -22,7 +22,8 @@ PacketPtr ListQueue::dequeue() {
         process_len_.store(static_cast<std::uint32_t>(process_.size()), std::memory_order_relaxed);
     }
     PacketPtr p = process_.pop_front();
-    if (p) process_len_.fetch_sub(1, std::memory_order_relaxed);
+    // Only the consumer writes it: a plain store, not a locked read-modify-write per packet.
+    if (p) process_len_.store(static_cast<std::uint32_t>(process_.size()), std::memory_order_relaxed);
     return p;
 }
 

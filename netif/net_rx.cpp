@@ -93,10 +93,10 @@ void NetRx::do_softirq(Softnet& sd) {
         }
         return;
     }
-    const Nanos end = clock_.now_ns() + kMaxSoftirqTime;
+    const Nanos end = clock_.coarse_now_ns() + kMaxSoftirqTime;  // jiffies + MAX_SOFTIRQ_TIME
     for (int restart = kMaxSoftirqRestart; sd.pending.load() != 0;) {
         if (run_net_rx(sd, RxContext::sender) < 0) return;  // the holder re-checks pending
-        if (--restart == 0 || clock_.now_ns() >= end) {
+        if (--restart == 0 || clock_.coarse_now_ns() >= end) {
             if (sd.pending.load() != 0) wakeup_softirqd(sd);
             return;
         }
@@ -129,7 +129,8 @@ int NetRx::run_net_rx(Softnet& sd, RxContext ctx) {
 // limit passes; the last two count a time_squeeze and leave NET_RX raised.
 int NetRx::net_rx_action(Softnet& sd) {
     sd.round_start_ns = TraceLog::active() ? trace_clock_ns() : 0;  // for traced packets only
-    const Nanos time_limit = clock_.now_ns() + Nanos{config_.netdev_budget_usecs} * kNsPerUs;
+    // jiffies + usecs_to_jiffies(netdev_budget_usecs): a tick-resolution clock, as the kernel's.
+    const Nanos time_limit = clock_.coarse_now_ns() + Nanos{config_.netdev_budget_usecs} * kNsPerUs;
     int budget = config_.netdev_budget;
     int total = 0;
     for (;;) {
@@ -138,7 +139,7 @@ int NetRx::net_rx_action(Softnet& sd) {
         budget -= work;
         const bool napi_complete = work < config_.dev_weight;
         // The kernel tests the budget after every poll, even one that completed.
-        if (budget <= 0 || clock_.now_ns() >= time_limit) {
+        if (budget <= 0 || clock_.coarse_now_ns() >= time_limit) {
             sd.time_squeeze.fetch_add(1, std::memory_order_relaxed);
             if (!napi_complete) {
                 sd.pending.store(1);  // __raise_softirq_irqoff: the rest is for the next round

@@ -64,7 +64,8 @@ PacketPtr RingQueue::dequeue() {
         process_len_.store(process_end_, std::memory_order_relaxed);
         if (process_end_ == 0) return nullptr;
     }
-    process_len_.fetch_sub(1, std::memory_order_relaxed);
+    // Only the consumer writes it: a plain store, not a locked read-modify-write per packet.
+    process_len_.store(process_end_ - process_pos_ - 1, std::memory_order_relaxed);
     return PacketPtr{process_[process_pos_++]};
 }
 

@@ -122,7 +122,7 @@ std::error_code PingSocket::send_echo(Ipv4Address dst, std::uint16_t seq, std::s
 }
 
 void PingSocket::queue_rcv(PacketPtr pkt) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     const std::size_t bytes = pkt->capacity();  // truesize: the buffer, not just the data
     if (rcv_bytes_ + bytes > stack_.config().ping_rcvbuf) {
         ++drops_;
@@ -131,7 +131,10 @@ void PingSocket::queue_rcv(PacketPtr pkt) {
     }
     rcv_bytes_ += bytes;
     rcv_queue_.push_back(std::move(pkt));
-    readable_.notify_one();  // sk_data_ready
+    // sk_data_ready once the queue lock is dropped (the woken reader needs it); the ping
+    // table's lock, held by ping_rcv, keeps the socket alive.
+    lock.unlock();
+    readable_.notify_one();
 }
 
 std::error_code PingSocket::recv_echo(EchoReply& reply, std::span<std::uint8_t> data,

@@ -21,14 +21,22 @@ PortTable::PortTable(Kind kind, std::uint16_t low, std::uint16_t high)
 bool PortTable::conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port) const {
     auto it = ports_.find(port);
     if (it == ports_.end()) return false;
-    for (const PortBinding* other : it->second) {
-        if (other == &b) continue;
-        const bool overlap = addr.is_unspecified() || other->addr.is_unspecified() || addr == other->addr;
-        if (!overlap) continue;
+    // Only holders whose address overlaps ours can conflict: the same address, or the
+    // wildcard on either side.
+    auto conflict = [&](const PortBinding* other) {
+        if (other == &b) return false;
         // SO_REUSEADDR on both: UDP shares; TCP shares unless the other one listens
         // (inet_csk_bind_conflict: sk2->sk_state != TCP_LISTEN).
-        if (b.reuseaddr && other->reuseaddr && (kind_ == Kind::udp || !other->listening)) continue;
-        return true;
+        return !(b.reuseaddr && other->reuseaddr && (kind_ == Kind::udp || !other->listening));
+    };
+    const auto& by_addr = it->second.by_addr;
+    if (addr.is_unspecified())
+        return std::any_of(by_addr.begin(), by_addr.end(),
+                           [&](const auto& e) { return conflict(e.second); });
+    for (const std::uint32_t a : {addr.value, 0u}) {
+        auto [first, last] = by_addr.equal_range(a);
+        for (; first != last; ++first)
+            if (conflict(first->second)) return true;
     }
     return false;
 }
@@ -37,7 +45,9 @@ void PortTable::insert(PortBinding& b, Ipv4Address addr, std::uint16_t port) {
     b.addr = addr;
     b.port = port;
     b.bound = true;
-    ports_[port].push_back(&b);
+    PortBucket& bucket = ports_[port];
+    bucket.by_addr.emplace(addr.value, &b);
+    if (!b.by_connect) ++bucket.bind_owned;
 }
 
 std::error_code PortTable::bind(PortBinding& b, Ipv4Address addr, std::uint16_t port) {
@@ -54,7 +64,7 @@ std::error_code PortTable::bind(PortBinding& b, Ipv4Address addr, std::uint16_t 
     const std::uint32_t start = mix(secret_ ^ connect_count_++) % n;
     for (std::uint32_t i = 0; i < n; ++i) {
         const auto p = static_cast<std::uint16_t>(low_ + (start + i) % n);
-        if (ports_.count(p) && !ports_[p].empty()) continue;
+        if (ports_.count(p)) continue;  // a bucket exists only while someone holds the port
         insert(b, addr, p);
         return {};
     }
@@ -76,8 +86,7 @@ std::error_code PortTable::bind_connect(PortBinding& b, Ipv4Address laddr, Ipv4A
         // A port someone bound with bind() is never borrowed (the bucket's fastreuse >= 0);
         // ports taken by connect() are shared while the 4-tuples differ.
         auto it = ports_.find(p);
-        const bool bind_owned = it != ports_.end() && std::any_of(it->second.begin(), it->second.end(),
-                                                                  [](const PortBinding* o) { return !o->by_connect; });
+        const bool bind_owned = it != ports_.end() && it->second.bind_owned > 0;
         if (bind_owned || !tuple_free(p)) continue;
         perturb = static_cast<std::uint16_t>(perturb + i + 2);
         b.by_connect = true;
@@ -99,8 +108,15 @@ void PortTable::unbind(PortBinding& b) {
     if (!b.bound) return;
     auto it = ports_.find(b.port);
     if (it != ports_.end()) {
-        std::erase(it->second, &b);
-        if (it->second.empty()) ports_.erase(it);
+        PortBucket& bucket = it->second;
+        auto [first, last] = bucket.by_addr.equal_range(b.addr.value);
+        for (; first != last; ++first)
+            if (first->second == &b) {
+                bucket.by_addr.erase(first);
+                if (!b.by_connect) --bucket.bind_owned;
+                break;
+            }
+        if (bucket.by_addr.empty()) ports_.erase(it);
     }
     b.bound = false;
 }

@@ -48,13 +48,21 @@ public:
     std::uint16_t high() const { return high_; }
 
 private:
+    // A port's holders, by address (0: the wildcard), as the kernel's bhash2 buckets them by
+    // (port, address): a bind to one address checks that address and the wildcard only, so
+    // a listener on each of 127/8's 16 million addresses costs no scan of the others.
+    struct PortBucket {
+        std::unordered_multimap<std::uint32_t, PortBinding*> by_addr;
+        std::size_t bind_owned = 0;  // holders that came by bind(), not connect()
+    };
+
     bool conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port) const;
     void insert(PortBinding& b, Ipv4Address addr, std::uint16_t port);
 
     const Kind kind_;
     const std::uint16_t low_, high_;
     std::mutex mu_;
-    std::unordered_map<std::uint16_t, std::vector<PortBinding*>> ports_;  // guarded by mu_
+    std::unordered_map<std::uint16_t, PortBucket> ports_;  // guarded by mu_
     std::uint32_t secret_;
     std::vector<std::uint16_t> perturb_;  // RFC 6056 algorithm 4's table (table_perturb)
     std::uint32_t connect_count_ = 0;

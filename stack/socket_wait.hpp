@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "netif/net_rx.hpp"
 
@@ -25,7 +26,9 @@ bool wait_for_data(NetRx& rx, std::unique_lock<std::mutex>& lock, std::condition
         } end{rx};
         for (;;) {
             lock.unlock();
-            rx.busy_poll_once();
+            // sk_busy_loop stops spinning when need_resched(): with nothing to do, let a thread
+            // that wants this core run (on a busy machine the peer we wait for may be one).
+            if (!rx.busy_poll_once()) std::this_thread::yield();
             lock.lock();
             if (pred()) return true;
             if (deadline && clock.now_ns() >= *deadline) return false;

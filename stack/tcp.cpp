@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include "stack/stack.hpp"
 #include "stack/tcp_seq.hpp"
@@ -22,10 +23,26 @@ const char* tcp_state_name(TcpState s) {
 
 // ---- ByteRing ----
 
+void ByteRing::grow(std::size_t needed) {
+    std::size_t cap = std::max(buf_.size(), kMinAlloc);
+    while (cap < needed) cap *= 2;
+    cap = std::min(cap, capacity_);
+    std::vector<std::uint8_t> bigger(cap);
+    if (size_) copy_out(0, {bigger.data(), size_});
+    buf_ = std::move(bigger);
+    head_ = 0;
+}
+
+void ByteRing::release_if_empty() {
+    if (size_ != 0) return;
+    std::vector<std::uint8_t>().swap(buf_);
+    head_ = 0;
+}
+
 std::size_t ByteRing::push(std::span<const std::uint8_t> in) {
     const std::size_t n = std::min(in.size(), free());
     if (n == 0) return 0;
-    if (buf_.empty()) buf_.resize(capacity_);
+    if (size_ + n > buf_.size()) grow(size_ + n);
     const std::size_t cap = buf_.size();
     std::size_t tail = (head_ + size_) % (cap ? cap : 1);
     const std::size_t first = std::min(n, cap - tail);
@@ -110,7 +127,19 @@ void TcpSock::release() {
     owner_cv.notify_one();
 }
 
+namespace {
+// The socket whose lock this thread holds while NET_RX processes a segment for it (Tcp::rcv):
+// its wakes wait until the lock is dropped, so the woken owner does not find it still taken
+// and sleep again (the kernel's bh_lock_sock is a spinlock; ours puts a loser to sleep).
+thread_local TcpSock* tl_rcv_locked = nullptr;
+thread_local bool tl_rcv_wake = false;
+}  // namespace
+
 void TcpSock::wake() {
+    if (tl_rcv_locked == this) {
+        tl_rcv_wake = true;
+        return;
+    }
     {
         std::lock_guard l(wait_mu);
         wake_seq.fetch_add(1, std::memory_order_relaxed);
@@ -134,7 +163,8 @@ Tcp::Tcp(Stack& stack)
     : stack_(stack),
       ports_(PortTable::Kind::tcp, stack.config().ip_local_port_range.low, stack.config().ip_local_port_range.high),
       isn_key_(random_key()),
-      cookie_key_(random_key()) {}
+      cookie_key_(random_key()),
+      id_key_(random_key()) {}
 
 Tcp::~Tcp() {
     // Break the cycles: sockets hold timers, tables hold sockets.
@@ -162,7 +192,10 @@ std::size_t Tcp::KeyHash::operator()(const Key& k) const {
 
 std::shared_ptr<TcpSock> Tcp::create() {
     auto sk = std::make_shared<TcpSock>(*this, config().tcp_wmem, config().tcp_rmem);
-    sk->ip_id = static_cast<std::uint16_t>(std::random_device{}());
+    // A random first IP ID (get_random_u16). Keyed SipHash over a counter: std::random_device per
+    // socket cost more than the rest of a connection (its init probes the CPU on every call).
+    const std::uint32_t n = sockets_created_.fetch_add(1, std::memory_order_relaxed);
+    sk->ip_id = static_cast<std::uint16_t>(siphash_4u32(n, 0, 0, 0, id_key_));
     return sk;
 }
 
@@ -245,7 +278,12 @@ void Tcp::rcv(PacketPtr pkt) {
         sk->backlog_q.push_back(std::move(pkt));
         return;
     }
+    TcpSock* const outer = std::exchange(tl_rcv_locked, sk.get());
+    const bool outer_wake = std::exchange(tl_rcv_wake, false);
     do_rcv(*sk, std::move(pkt));
+    l.unlock();
+    tl_rcv_locked = outer;
+    if (std::exchange(tl_rcv_wake, outer_wake)) sk->wake();
 }
 
 bool Tcp::sending() {
@@ -585,6 +623,8 @@ void Tcp::done(TcpSock& sk) {
     sk.delack_timer.cancel();
     sk.keepalive_timer.cancel();
     sk.shut_rd = true;
+    sk.sndq.release_if_empty();  // what is left unread stays readable
+    sk.rcvq.release_if_empty();
     unhash(sk);
 }
 

@@ -46,18 +46,26 @@ enum class TcpState : std::uint8_t {
 const char* tcp_state_name(TcpState s);
 
 // A byte ring with a fixed capacity: the send queue (from snd_una) and the receive queue. The
-// memory is taken at the first write, so listeners and idle sockets cost none.
+// memory is taken as data arrives, growing by doubling up to the capacity (as the kernel
+// charges sk_wmem/sk_rmem per skb rather than reserving sk_sndbuf up front), so listeners,
+// idle and request/response sockets cost little and a connection never zero-fills megabytes.
 class ByteRing {
 public:
+    static constexpr std::size_t kMinAlloc = 4096;
+
     explicit ByteRing(std::size_t capacity = 0) : capacity_(capacity) {}
     std::size_t size() const { return size_; }
     std::size_t capacity() const { return capacity_; }
     std::size_t free() const { return capacity_ - size_; }
+    std::size_t allocated() const { return buf_.size(); }
     std::size_t push(std::span<const std::uint8_t> in);       // appends what fits
     void copy_out(std::size_t offset, std::span<std::uint8_t> out) const;  // peek
     void pop(std::size_t n);                                   // drops from the front
+    void release_if_empty();                                   // gives the memory back
 
 private:
+    void grow(std::size_t needed);  // to at least `needed` bytes, contents kept in order
+
     std::size_t capacity_;
     std::vector<std::uint8_t> buf_;
     std::size_t head_ = 0;
@@ -258,7 +266,8 @@ private:
     std::mutex tables_mu_;  // guards both tables
     std::unordered_map<Key, std::shared_ptr<TcpSock>, KeyHash> ehash_;
     std::unordered_map<std::uint64_t, std::shared_ptr<TcpSock>> listeners_;  // addr << 16 | port
-    SipKey isn_key_, cookie_key_;
+    SipKey isn_key_, cookie_key_, id_key_;
+    std::atomic<std::uint32_t> sockets_created_{0};  // numbers the IP ID seeds (get_random_u16)
     TcpStats stats_;
 };
 

@@ -382,6 +382,10 @@ void Tcp::time_wait(TcpSock& sk) {
     set_state(sk, TcpState::time_wait);
     sk.rexmit_timer.cancel();
     sk.delack_timer.cancel();
+    // Nothing more is sent or received: like the kernel's small inet_timewait_sock, the
+    // lingering socket keeps no buffers (unread data, after a shutdown, stays readable).
+    sk.sndq.release_if_empty();
+    sk.rcvq.release_if_empty();
     sk.keepalive_timer.arm(stack_.clock().now_ns() + config().tcp_timewait_len);
 }
 

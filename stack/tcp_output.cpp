@@ -40,9 +40,15 @@ std::uint32_t Tcp::receive_window(const TcpSock& sk) {
 // (RFC 9293 3.8.6.2.2: do not shrink the window), in units of our scale.
 std::uint16_t Tcp::select_window(TcpSock& sk) {
     std::uint32_t wnd = static_cast<std::uint32_t>(sk.rcvq.free());
-    wnd = std::max(wnd, receive_window(sk));
     wnd = std::min<std::uint32_t>(wnd, 65535u << sk.rcv_wscale);
     wnd &= ~((1u << sk.rcv_wscale) - 1);
+    if (const std::uint32_t cur = receive_window(sk); wnd < cur) {
+        // The edge already offered stays ours to accept up to, but the field can say it only
+        // in whole units of the scale: rounded down, the peer sees it move left by less than
+        // a unit (RFC 7323 2.4). Re-basing rcv_wup/rcv_wnd on the rounded value instead
+        // refused the peer's segments up to the old edge: retransmission timeouts on lo.
+        return static_cast<std::uint16_t>(cur >> sk.rcv_wscale);
+    }
     sk.rcv_wnd = wnd;
     sk.rcv_wup = sk.rcv_nxt;
     return static_cast<std::uint16_t>(wnd >> sk.rcv_wscale);

@@ -25,7 +25,12 @@ void Timer::arm(Nanos expires) {
     s.armed = true;
     s.queued_at = expires;
     service_.heap_.push({expires, ++s.gen, slot_});
-    service_.changed_.notify_one();
+    // Wake the thread only if it sleeps past the new expiry: a wakeup per arm cost two
+    // context switches per TCP segment (the delayed-ACK timer is re-armed for every one).
+    if (expires < service_.wake_at_) {
+        service_.wake_at_ = expires;
+        service_.changed_.notify_one();
+    }
 }
 
 void Timer::cancel() {
@@ -93,14 +98,17 @@ void TimerService::thread_main() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
         if (heap_.empty()) {
+            wake_at_ = kSleepsForever;
             changed_.wait(lock);
             continue;
         }
         const Nanos wait = heap_.top().expires - clock_.now_ns();
         if (wait > 0) {
+            wake_at_ = heap_.top().expires;
             changed_.wait_for(lock, std::chrono::nanoseconds(wait));
             continue;
         }
+        wake_at_ = kLooksAgainNow;  // it reads the heap again when run_due returns
         lock.unlock();
         run_due();
         lock.lock();

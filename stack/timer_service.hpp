@@ -78,6 +78,10 @@ private:
     std::condition_variable changed_;
     std::condition_variable idle_;  // a callback finished
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+    // When the thread will next look at the heap: an arm that expires sooner must wake it.
+    static constexpr Nanos kSleepsForever = INT64_MAX;
+    static constexpr Nanos kLooksAgainNow = INT64_MIN;
+    Nanos wake_at_ = kSleepsForever;
     const Timer* running_ = nullptr;
     std::thread::id running_thread_;
     bool stopping_ = false;

@@ -191,7 +191,7 @@ std::error_code UdpSocket::udp_sendmsg(const Ipv4Address* to, std::uint16_t to_p
 void UdpSocket::queue_rcv(PacketPtr pkt) {
     pkt->trace.stamp(Stage::udp_queue_rcv_skb);
     pkt->pull(wire::kUdpHeader);  // udp_csum_pull_header: the queue holds payloads
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     // __udp_enqueue_schedule_skb: refused only once the charge already exceeds sk_rcvbuf, so
     // one datagram always fits; the charge is the buffer's truesize, not the payload.
     if (rmem_ > rcvbuf_) {
@@ -204,7 +204,10 @@ void UdpSocket::queue_rcv(PacketPtr pkt) {
     }
     rmem_ += pkt->capacity();
     rcv_queue_.push_back(std::move(pkt));
-    readable_.notify_one();  // sk_data_ready
+    // sk_data_ready, after the queue lock is dropped: a reader woken while we still held it
+    // would only block on it again. Udp's table lock, held by our caller, keeps us alive.
+    lock.unlock();
+    readable_.notify_one();
 }
 
 void UdpSocket::set_error(int err) {

@@ -131,7 +131,7 @@ TEST_CASE("with the softirq design the reply is delivered inside the sender's ca
     CHECK(sd.processed == 2);  // request and reply, both by the sender's NET_RX
 }
 
-TEST_CASE("-t sets the request's TTL, the reply always carries ip_default_ttl", "[echo]") {
+TEST_CASE("ping -t sets the request's TTL, the reply always carries ip_default_ttl", "[echo]") {
     StackConfig c = test::inline_config();
     c.ip_default_ttl = 42;
     Stack stack(c);

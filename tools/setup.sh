@@ -10,6 +10,7 @@ packages=(
   catch2                          # tests (Catch2 v2)
   libbenchmark-dev                # bench/
   nlohmann-json3-dev              # JSON output
+  python3-matplotlib              # vlo-lab --plots (tools/lab/plot.py)
   iputils-ping                    # the kernel-side ping the tests compare vlo-ping with
   iproute2                        # network namespaces for the TUN tests
   libmnl-dev                      # rtnetlink: configuring a TUN interface's kernel side

@@ -9,6 +9,8 @@
 #include <iterator>
 #include <vector>
 
+#include "apps/ping/ping_schedule.hpp"
+
 namespace vlo::ping {
 
 namespace {
@@ -29,8 +31,8 @@ std::optional<std::string> parse_long(const char* arg, long min, long max, long&
     const long v = std::strtol(arg, &end, 10);
     if (errno || end == arg || *end != '\0') return std::string("invalid argument: '") + arg + "'";
     if (v < min || v > max)
-        return std::string("invalid argument: '") + arg + "': out of range: " + std::to_string(min) +
-               " <= value <= " + std::to_string(max);
+        return std::string("invalid argument: '") + arg +
+               "': out of range: " + std::to_string(min) + " <= value <= " + std::to_string(max);
     out = v;
     return std::nullopt;
 }
@@ -53,9 +55,11 @@ const char* ping_usage() {
            "  <destination>      dns name or ip address\n"
            "  -b                 allow pinging broadcast\n"
            "  -c <count>         stop after <count> replies\n"
+           "  -f                 flood ping\n"
            "  -h                 print help and exit\n"
            "  -I <interface>     either interface name or address\n"
            "  -i <interval>      seconds between sending each packet\n"
+           "  -l <preload>       send <preload> number of packages while waiting replies\n"
            "  -q                 quiet output\n"
            "  -s <size>          use <size> as number of data bytes to be sent\n"
            "  -t <ttl>           define time to live\n"
@@ -66,29 +70,49 @@ const char* ping_usage() {
            "  --stat             print softnet_stat and device counters after the run\n";
 }
 
-ParseResult parse_ping_options(int argc, char** argv) {
+ParseResult parse_ping_options(int argc, char** argv, uid_t uid) {
     PingOptions o;
-    std::vector<option> longopts(std::begin(apps::kStackLongOptions), std::end(apps::kStackLongOptions));
+    std::vector<option> longopts(std::begin(apps::kStackLongOptions),
+                                 std::end(apps::kStackLongOptions));
     longopts.push_back({"stat", no_argument, nullptr, kOptStat});
     longopts.push_back({nullptr, 0, nullptr, 0});
     optind = 1;
     opterr = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "bc:hI:i:qs:t:W:w:", longopts.data(), nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "bc:fhI:i:l:qs:t:W:w:", longopts.data(), nullptr)) != -1) {
         switch (c) {
-            case 'b': o.broadcast = true; break;
+            case 'b':
+                o.broadcast = true;
+                break;
             case 'c':
                 if (auto e = parse_long(optarg, 1, LONG_MAX, o.count)) return fail(1, *e);
                 break;
-            case 'h': return fail(2, "", true);
-            case 'I': o.interface = optarg; break;
-            case 'i':
-                if (auto ms = parse_seconds(optarg))
-                    o.interval_ms = *ms;
-                else
-                    return fail(2, std::string("bad timing interval: ") + optarg);
+            case 'f':
+                o.flood = true;
                 break;
-            case 'q': o.quiet = true; break;
+            case 'h':
+                return fail(2, "", true);
+            case 'I':
+                o.interface = optarg;
+                break;
+            case 'i':
+                if (auto ms = parse_seconds(optarg)) {
+                    o.interval_ms = *ms;
+                    o.interval_given = true;
+                } else {
+                    return fail(2, std::string("bad timing interval: ") + optarg);
+                }
+                break;
+            case 'l':
+                // MAX_DUP_CHK: the received-table's size bounds the preload.
+                if (auto e = parse_long(optarg, 1, 0x10000, o.preload)) return fail(1, *e);
+                if (uid != 0 && o.preload > 3)
+                    return fail(2, "cannot set preload to value greater than 3: " +
+                                       std::to_string(o.preload));
+                break;
+            case 'q':
+                o.quiet = true;
+                break;
             case 's':
                 if (auto e = parse_long(optarg, 0, INT_MAX, o.datalen)) return fail(1, *e);
                 break;
@@ -107,14 +131,24 @@ ParseResult parse_ping_options(int argc, char** argv) {
             case 'w':
                 if (auto e = parse_long(optarg, 0, INT_MAX, o.deadline_s)) return fail(1, *e);
                 break;
-            case kOptStat: o.stat = true; break;
-            case '?': return fail(2, "", true);  // getopt has printed why
+            case kOptStat:
+                o.stat = true;
+                break;
+            case '?':
+                return fail(2, "", true);  // getopt has printed why
             default:
                 if (auto e = o.stack.apply(c, optarg)) return fail(2, *e, true);
         }
     }
     if (optind >= argc) return fail(1, "usage error: Destination address required");
     o.destination = argv[argc - 1];
+    // setup(): a flood without -i sends as fast as replies come; below MINUSERINTERVAL only root.
+    if (o.flood && !o.interval_given) o.interval_ms = 0;
+    if (uid != 0 && o.interval_ms < kMinUserIntervalMs)
+        return fail(2, "cannot flood; minimal interval allowed for user is " +
+                           std::to_string(kMinUserIntervalMs) + "ms");
+    if (o.interval_ms >= INT_MAX / o.preload)
+        return fail(2, "illegal preload and/or interval: " + std::to_string(o.interval_ms));
     ParseResult r;
     r.options = std::move(o);
     return r;

@@ -1,6 +1,9 @@
-// vlo-ping's command line: iputils ping's flags (-c -i -s -t -W -w -q -I -b) with its messages
-// and exit codes, plus the shared stack options and --stat.
+// vlo-ping's command line: iputils ping's flags (-c -f -i -l -s -t -W -w -q -I -b) with its
+// messages and exit codes, plus the shared stack options and --stat.
 #pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <optional>
 #include <string>
@@ -10,16 +13,19 @@
 namespace vlo::ping {
 
 struct PingOptions {
-    long count = 0;              // -c: 0 = until interrupted
-    long interval_ms = 1000;     // -i
-    long datalen = 56;           // -s
-    int ttl = -1;                // -t (-1: ip_default_ttl)
-    long linger_ms = 10000;      // -W: MAXWAIT
-    long deadline_s = 0;         // -w: 0 = none
-    bool quiet = false;          // -q
-    bool broadcast = false;      // -b
-    std::string interface;       // -I: a device name or a source address
-    bool stat = false;           // --stat
+    long count = 0;           // -c: 0 = until interrupted
+    long interval_ms = 1000;  // -i (0 with -f and no -i)
+    bool interval_given = false;
+    bool flood = false;      // -f: a '.' per request, a backspace per reply
+    long preload = 1;        // -l: requests allowed in flight
+    long datalen = 56;       // -s
+    int ttl = -1;            // -t (-1: ip_default_ttl)
+    long linger_ms = 10000;  // -W: MAXWAIT
+    long deadline_s = 0;     // -w: 0 = none
+    bool quiet = false;      // -q
+    bool broadcast = false;  // -b
+    std::string interface;   // -I: a device name or a source address
+    bool stat = false;       // --stat
     std::string destination;
     apps::StackOptions stack;
 };
@@ -31,7 +37,9 @@ struct ParseResult {
     bool show_usage = false;             // ...and the usage text
 };
 
-ParseResult parse_ping_options(int argc, char** argv);
+// `uid` is the real user id: below 2 ms between requests and above a preload of 3 only root
+// may go (iputils' MINUSERINTERVAL check and message).
+ParseResult parse_ping_options(int argc, char** argv, uid_t uid = ::getuid());
 const char* ping_usage();
 
 }  // namespace vlo::ping

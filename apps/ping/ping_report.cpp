@@ -44,8 +44,8 @@ std::string format_time(long t) {
     return fmt(" time=%ld.%03ld ms", t / 1000, t % 1000);
 }
 
-std::string reply_line(std::size_t icmp_len, const std::string& from, unsigned seq, int ttl, bool timing,
-                       long triptime_us) {
+std::string reply_line(std::size_t icmp_len, const std::string& from, unsigned seq, int ttl,
+                       bool timing, long triptime_us) {
     std::string line = fmt("%zu bytes from %s:", icmp_len, from.c_str());
     line += fmt(" icmp_seq=%u", seq);
     line += fmt(" ttl=%d", ttl);
@@ -53,7 +53,8 @@ std::string reply_line(std::size_t icmp_len, const std::string& from, unsigned s
     return line;
 }
 
-std::string statistics(const std::string& hostname, const PingStats& s, long long elapsed_us, bool with_ipg) {
+std::string statistics(const std::string& hostname, const PingStats& s, long long elapsed_us,
+                       bool with_ipg) {
     std::string out = "\n";
     out += fmt("--- %s ping statistics ---\n", hostname.c_str());
     out += fmt("%ld packets transmitted, ", s.ntransmitted);
@@ -61,8 +62,8 @@ std::string statistics(const std::string& hostname, const PingStats& s, long lon
     if (s.nrepeats) out += fmt(", +%ld duplicates", s.nrepeats);
     if (s.nerrors) out += fmt(", +%ld errors", s.nerrors);
     if (s.ntransmitted) {
-        const float loss =
-            static_cast<float>((static_cast<long long>(s.ntransmitted - s.nreceived) * 100.0) / s.ntransmitted);
+        const float loss = static_cast<float>(
+            (static_cast<long long>(s.ntransmitted - s.nreceived) * 100.0) / s.ntransmitted);
         out += fmt(", %g%% packet loss", static_cast<double>(loss));
         out += fmt(", time %lldms", (elapsed_us + 500) / 1000);
     }
@@ -73,15 +74,16 @@ std::string statistics(const std::string& hostname, const PingStats& s, long lon
         const long tmavg = static_cast<long>(s.tsum / static_cast<double>(total));
         long long tmvar;
         if (s.tsum < INT_MAX)
-            tmvar = static_cast<long long>((s.tsum2 - ((s.tsum * s.tsum) / static_cast<double>(total))) /
-                                           static_cast<double>(total));
+            tmvar = static_cast<long long>(
+                (s.tsum2 - ((s.tsum * s.tsum) / static_cast<double>(total))) /
+                static_cast<double>(total));
         else
             tmvar = static_cast<long long>(s.tsum2 / static_cast<double>(total)) -
                     static_cast<long long>(tmavg) * tmavg;
         const long tmdev = static_cast<long>(llsqrt(tmvar));
-        out += fmt("rtt min/avg/max/mdev = %ld.%03ld/%lu.%03ld/%ld.%03ld/%ld.%03ld ms", s.tmin / 1000,
-                   s.tmin % 1000, static_cast<unsigned long>(tmavg / 1000), tmavg % 1000, s.tmax / 1000,
-                   s.tmax % 1000, tmdev / 1000, tmdev % 1000);
+        out += fmt("rtt min/avg/max/mdev = %ld.%03ld/%lu.%03ld/%ld.%03ld/%ld.%03ld ms",
+                   s.tmin / 1000, s.tmin % 1000, static_cast<unsigned long>(tmavg / 1000),
+                   tmavg % 1000, s.tmax / 1000, s.tmax % 1000, tmdev / 1000, tmdev % 1000);
         comma = ", ";
     }
     if (s.pipesize > 1) {
@@ -90,7 +92,8 @@ std::string statistics(const std::string& hostname, const PingStats& s, long lon
     }
     if (s.nreceived && with_ipg && s.ntransmitted > 1) {
         const int ipg = static_cast<int>(elapsed_us / (s.ntransmitted - 1));
-        out += fmt("%sipg/ewma %d.%03d/%d.%03d ms", comma, ipg / 1000, ipg % 1000, s.rtt / 8000, (s.rtt / 8) % 1000);
+        out += fmt("%sipg/ewma %d.%03d/%d.%03d ms", comma, ipg / 1000, ipg % 1000, s.rtt / 8000,
+                   (s.rtt / 8) % 1000);
     }
     out += "\n";
     return out;

@@ -12,11 +12,11 @@ struct PingStats {
     long nreceived = 0;
     long nrepeats = 0;
     long nerrors = 0;
-    long tmin = 0;      // µs
-    long tmax = 0;      // µs
-    double tsum = 0;    // µs
-    double tsum2 = 0;   // µs²
-    int rtt = 0;        // ewma × 8, µs (for ipg/ewma)
+    long tmin = 0;     // µs
+    long tmax = 0;     // µs
+    double tsum = 0;   // µs
+    double tsum2 = 0;  // µs²
+    int rtt = 0;       // ewma × 8, µs (for ipg/ewma)
     int pipesize = 0;
     bool timing = true;  // data long enough for a timestamp (>= 16 bytes)
 
@@ -28,12 +28,13 @@ struct PingStats {
 std::string format_time(long triptime_us);
 
 // "64 bytes from 127.0.0.2: icmp_seq=1 ttl=64 time=0.012 ms" (no newline).
-std::string reply_line(std::size_t icmp_len, const std::string& from, unsigned seq, int ttl, bool timing,
-                       long triptime_us);
+std::string reply_line(std::size_t icmp_len, const std::string& from, unsigned seq, int ttl,
+                       bool timing, long triptime_us);
 
 // The statistics block from the blank line to the last line, as finish() prints it.
 // elapsed_us: last send since start; with_ipg: interval 0 or flood.
-std::string statistics(const std::string& hostname, const PingStats& s, long long elapsed_us, bool with_ipg);
+std::string statistics(const std::string& hostname, const PingStats& s, long long elapsed_us,
+                       bool with_ipg);
 
 // finish()'s exit status.
 inline int exit_status(const PingStats& s, bool deadline, long npackets) {
