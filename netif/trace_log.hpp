@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "netif/trace.hpp"
+#include "netif/trace_clock.hpp"
 
 namespace vlo {
 
@@ -27,7 +28,11 @@ public:
 
     // Whether anyone traces: NET_RX reads the clock at the start of a round only then.
     static bool active() { return active_.load(std::memory_order_relaxed) != 0; }
-    static void add_user() { active_.fetch_add(1, std::memory_order_relaxed); }
+    // The first user also calibrates the trace clock (10 ms), so no traced packet waits for it.
+    static void add_user() {
+        trace_clock_ns();
+        active_.fetch_add(1, std::memory_order_relaxed);
+    }
     static void remove_user() { active_.fetch_sub(1, std::memory_order_relaxed); }
 
 private:

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "apps/common/stat_report.hpp"
 #include "apps/common/trace_output.hpp"
 #include "apps/nc/nc_options.hpp"
 #include "apps/nc/netcat.hpp"
@@ -20,23 +21,6 @@
 namespace {
 
 using namespace vlo;
-
-// --stat: the http server's status page (softnet_stat, ip -s link, /proc/net/snmp, TCP's MIBs)
-// and where NET_RX ran, as vlo-ping's --stat says it.
-void print_stat(Stack& stack) {
-    std::fprintf(stderr, "\n%s", servers::status_text(stack).c_str());
-    const NetRx& rx = stack.net_rx();
-    for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu) {
-        const Softnet& sd = rx.softnet(cpu);
-        std::fprintf(stderr,
-                     "\ncpu%u NET_RX runs: in sender %llu, in ksoftirqd %llu, busy-polled %llu; "
-                     "ksoftirqd wakeups %llu\n",
-                     cpu, (unsigned long long)sd.runs_in_sender.load(),
-                     (unsigned long long)sd.runs_in_ksoftirqd.load(),
-                     (unsigned long long)sd.runs_in_busypoll.load(),
-                     (unsigned long long)sd.ksoftirqd_wakeups.load());
-    }
-}
 
 // The traced segments' paths, in the order they were sent, on stderr (stdout is the data), and
 // as trace events with --trace-json.
@@ -94,6 +78,7 @@ int main(int argc, char** argv) {
     // stack dies with the process, so it finishes that first (bounded, as tcp_fin_timeout).
     stack.linger(60 * kNsPerSec);
     if (o.stack.trace > 0 && !report_traces(o.stack)) rc = 1;
-    if (o.stat) print_stat(stack);
+    if (std::string capture = o.stack.finish(stack); !capture.empty()) std::fputs(capture.c_str(), stderr);
+    if (o.stat) std::fputs(apps::stat_report(stack).c_str(), stderr);  // stdout is the data
     return rc;
 }

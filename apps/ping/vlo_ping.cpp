@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <cerrno>
 #include <climits>
 #include <csignal>
 #include <cstdint>
@@ -15,9 +16,12 @@
 #include <memory>
 #include <vector>
 
+#include "apps/common/stat_report.hpp"
+#include "apps/common/trace_output.hpp"
 #include "apps/ping/ping_options.hpp"
 #include "apps/ping/ping_report.hpp"
 #include "apps/ping/ping_schedule.hpp"
+#include "netif/trace_log.hpp"
 #include "stack/stack.hpp"
 
 namespace {
@@ -60,6 +64,7 @@ long us_since_stamp(const std::uint8_t* data, Nanos now) {
 class Pinger {
   public:
     Pinger(Stack& stack, const PingOptions& o) : stack_(stack), o_(o), sock_(stack) {}
+    const std::vector<Trace>& traces() const { return traces_; }  // --trace's, for --trace-json
 
     // main_loop: send what the schedule admits, then wait for replies until the next request
     // is due; stop on -c replies, -w, the linger after the last request, or ^C.
@@ -114,6 +119,7 @@ class Pinger {
                 device_ = stack_.find_device(o_.interface);
             }
         }
+        if (o_.stack.trace > 0) sock_.set_trace(true);  // --trace[=N]: the first N requests
         if (o_.ttl == 0) die(2, "cannot set unicast time-to-live: Invalid argument");
         if (o_.ttl > 0) sock_.set_ttl(o_.ttl);
         // As iputils does with its probe socket: ask the route which source and destination a
@@ -154,6 +160,7 @@ class Pinger {
         else
             ec = sock_.send_echo(whereto_, seq, payload_);
         advance_ntransmitted();
+        if (o_.stack.trace > 0 && stats_.ntransmitted >= o_.stack.trace) sock_.set_trace(false);
         if (!ec) {
             // The dots stop once more are in flight than the screen is wide.
             if (o_.flood && !o_.quiet &&
@@ -257,7 +264,21 @@ class Pinger {
                 break;
             }
         std::puts(line.c_str());
+        print_traces(reply.seq);
     }
+
+    // --trace: the request's path and the reply's, one stage a line with the time it took.
+    void print_traces(std::uint16_t seq) {
+        if (o_.stack.trace == 0) return;
+        std::vector<Trace> t = TraceLog::instance().take(sock_.trace_id(seq));
+        std::sort(t.begin(), t.end(), [](const Trace& a, const Trace& b) { return a.generation < b.generation; });
+        for (const Trace& one : t) {
+            if (o_.stack.trace_json.empty() || !o_.quiet)
+                std::printf("  %s:\n%s", one.generation == 0 ? "request" : "reply", apps::trace_text(one).c_str());
+            traces_.push_back(one);
+        }
+    }
+
 
     Stack& stack_;
     const PingOptions& o_;
@@ -273,23 +294,8 @@ class Pinger {
     Nanos start_ = 0;
     Nanos exit_at_ = INT64_MAX;
     long screen_width_ = INT_MAX;  // the terminal's columns, when stdout is one
+    std::vector<Trace> traces_;    // every printed trace, for --trace-json
 };
-
-void print_stat(Stack& stack) {
-    std::printf("\nsoftnet_stat:\n%s", stack.softnet_stat().c_str());
-    std::printf("\nlinks:\n%s", stack.link_stats_text().c_str());
-    const NetRx& rx = stack.net_rx();
-    for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu) {
-        const Softnet& sd = rx.softnet(cpu);
-        std::printf(
-            "\ncpu%u NET_RX runs: in sender %llu, in ksoftirqd %llu, busy-polled %llu; ksoftirqd "
-            "wakeups %llu\n",
-            cpu, (unsigned long long)sd.runs_in_sender.load(),
-            (unsigned long long)sd.runs_in_ksoftirqd.load(),
-            (unsigned long long)sd.runs_in_busypoll.load(),
-            (unsigned long long)sd.ksoftirqd_wakeups.load());
-    }
-}
 
 }  // namespace
 
@@ -313,7 +319,10 @@ int main(int argc, char** argv) {
     {
         Pinger pinger(stack, o);
         rc = pinger.run();
+        if (!o.stack.trace_json.empty() && !apps::write_trace_json(o.stack.trace_json, pinger.traces()))
+            die(2, o.stack.trace_json + ": " + std::strerror(errno));
     }
-    if (o.stat) print_stat(stack);
+    if (std::string capture = o.stack.finish(stack); !capture.empty()) std::fputs(capture.c_str(), stderr);
+    if (o.stat) std::fputs(apps::stat_report(stack).c_str(), stdout);
     return rc;
 }

@@ -1,0 +1,57 @@
+#include "apps/common/stat_report.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "netif/capture.hpp"
+#include "netif/netem.hpp"
+#include "stack/netfilter/netfilter.hpp"
+
+namespace vlo::apps {
+
+std::string nstat_lines(const std::string& snmp_text, bool zeros) {
+    std::istringstream in(snmp_text);
+    std::string names, values, out;
+    char line[160];
+    while (std::getline(in, names) && std::getline(in, values)) {
+        std::istringstream n(names), v(values);
+        std::string group, name, value;
+        n >> group;
+        v >> value;
+        if (group.empty() || group.back() != ':') break;
+        group.pop_back();
+        while (n >> name && v >> value) {
+            if (value == "0" && !zeros) continue;
+            std::snprintf(line, sizeof line, "%-31s %s\n", (group + name).c_str(), value.c_str());
+            out += line;
+        }
+    }
+    return out;
+}
+
+std::string stat_report(Stack& stack) {
+    std::string out = "\nsoftnet_stat:\n" + stack.softnet_stat();
+    out += "\nlinks:\n" + stack.link_stats_text();
+    out += "\n#kernel\n" + nstat_lines(stack.snmp_text());
+    const std::string rules = stack.netfilter().list({}, {.numeric = true, .verbose = true, .exact = true});
+    out += "\n" + rules;
+    for (const auto& d : stack.devices())
+        if (const auto* netem = dynamic_cast<const NetemDevice*>(d.get()))
+            out += "\ndev " + d->name() + ": " + netem->tc_show();
+    const NetRx& rx = stack.net_rx();
+    char line[200];
+    for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu) {
+        const Softnet& sd = rx.softnet(cpu);
+        std::snprintf(line, sizeof line,
+                      "\ncpu%u NET_RX runs: in sender %llu, in ksoftirqd %llu, busy-polled %llu; ksoftirqd "
+                      "wakeups %llu\n",
+                      cpu, static_cast<unsigned long long>(sd.runs_in_sender.load()),
+                      static_cast<unsigned long long>(sd.runs_in_ksoftirqd.load()),
+                      static_cast<unsigned long long>(sd.runs_in_busypoll.load()),
+                      static_cast<unsigned long long>(sd.ksoftirqd_wakeups.load()));
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace vlo::apps
