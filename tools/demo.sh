@@ -16,3 +16,9 @@ say vlo-ping --stat -q -c 100 -i 0 127.0.0.1 "   # softnet_stat and where NET_RX
 $ping --stat -q -c 100 -i 0 127.0.0.1
 say vlo-ping --worker ksoftirqd --stat -q -c 100 -i 0 127.0.0.1 "   # the textbook design, for comparison"
 $ping --worker ksoftirqd --stat -q -c 100 -i 0 127.0.0.1
+say vlo-ping --trace -c 1 127.0.0.1 "   # the path of one request and its reply, stage by stage"
+$ping --trace -c 1 127.0.0.1
+nc=build/apps/vlo-nc
+say vlo-nc -zv --iptables "'-A INPUT -d 127.0.0.2 -p tcp -j REJECT'" --serve echo@127.0.0.2:80 127.0.0.2 80 \
+  "   # the classic trick: connections to 127.0.0.2 refused"
+$nc -zv --iptables '-A INPUT -d 127.0.0.2 -p tcp -j REJECT' --serve echo@127.0.0.2:80 127.0.0.2 80 || true
