@@ -39,7 +39,7 @@ Stack::~Stack() {
     tcp_.reset();
     // Decorators may hold timers of the service (netem's watchdog): they go before it.
     devices_.clear();
-    wrapped_.clear();
+    while (!wrapped_.empty()) wrapped_.pop_back();  // outermost first: each wraps the one before
     timers_.reset();
     net_rx_.reset();
 }
