@@ -10,10 +10,13 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 
 #include "netif/tun_device.hpp"
 #include "tools/control/control_server.hpp"
 #include "tools/control/stack_stats.hpp"
+#include "tools/vlod/live_commands.hpp"
+#include "tools/vlod/live_devices.hpp"
 #include "tools/vlod/vlod_options.hpp"
 
 using namespace vlo;
@@ -42,7 +45,8 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
                            {"bytes_out", l.counters->bytes_out.load()}});
     const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
     return {{"pid", ::getpid()},
-            {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+            {"uptime_s",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
             {"tun", o.stack.tun.name},
             {"kernel_ifindex", tun ? tun->kernel_ifindex() : 0},
             {"addr", o.stack.tun.addr.to_string()},
@@ -54,16 +58,54 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
             {"servers", servers}};
 }
 
+// The TUN and lo go under netem and capture decorators once, here, for tc and vlo-dump to use
+// at run time; --netem and --pcap then only set a spec or start a capture on them, rather than
+// wrapping the devices a second time as the apps do.
+std::optional<std::string> make_live(Stack& stack, const vlod::Options& o,
+                                     vlod::LiveDevices& live) {
+    for (const std::string& dev : {o.stack.tun.name, std::string("lo")})
+        if (auto e = live.add(stack, dev)) return e;
+    for (const std::string& text : o.stack.netem) {
+        std::istringstream in(text);
+        std::string word, dev, rest;
+        in >> word >> dev;
+        std::getline(in, rest);
+        vlod::LiveDevice* d = live.find(dev);
+        if (!d) return "--netem: Cannot find device \"" + dev + "\"";
+        NetemSpec spec = *parse_netem(rest).spec;  // checked by the option parser
+        if (o.stack.seed) spec.seed = *o.stack.seed;
+        d->netem->change(spec);
+        d->qdisc = true;
+    }
+    if (!o.stack.pcap.empty()) {
+        const std::string dev = !o.stack.pcap_dev.empty() ? o.stack.pcap_dev : o.stack.tun.name;
+        vlod::LiveDevice* d = live.find(dev);
+        if (!d) return "--pcap-dev " + dev + ": no such device";
+        if (std::error_code ec = d->capture->start_file(o.stack.pcap))
+            return "--pcap " + o.stack.pcap + ": " + ec.message();
+    }
+    return std::nullopt;
+}
+
 int run(const vlod::Options& o) {
     const auto started = std::chrono::steady_clock::now();
     Stack stack(o.stack.config);
-    if (auto e = o.stack.configure(stack)) {
+    apps::StackOptions plain = o.stack;  // the decorators are make_live's
+    plain.netem.clear();
+    plain.pcap.clear();
+    if (auto e = plain.configure(stack)) {
+        log("%s", e->c_str());
+        return 1;
+    }
+    vlod::LiveDevices live;
+    if (auto e = make_live(stack, o, live)) {
         log("%s", e->c_str());
         return 1;
     }
     const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
-    log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(), tun->created() ? "created" : "attached",
-        o.stack.tun.addr.to_string().c_str(), o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
+    log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(),
+        tun->created() ? "created" : "attached", o.stack.tun.addr.to_string().c_str(),
+        o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
         o.stack.tun.mtu);
     servers::ServerHost host(stack);
     for (const auto& spec : o.serve) {
@@ -82,7 +124,7 @@ int run(const vlod::Options& o) {
             return 1;
         }
         ctl.on("status", [&](const control::Json&) { return status(stack, o, host, started); });
-        ctl.on("stat", [&](const control::Json&) { return control::stack_stats(stack); });
+        vlod::register_live_commands(ctl, io, stack, live);
         log("control socket %s", o.control.c_str());
     }
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -94,6 +136,7 @@ int run(const vlod::Options& o) {
     });
     io.run();
     host.stop();
+    live.close_captures();
     return 0;
 }
 
