@@ -15,9 +15,7 @@
 
 namespace vlo::control {
 
-std::optional<nlohmann::ordered_json> request(const std::string& path,
-                                              const nlohmann::ordered_json& req,
-                                              std::string& error) {
+std::optional<nlohmann::ordered_json> request(const std::string& path, const nlohmann::ordered_json& req, std::string& error) {
     namespace asio = boost::asio;
     using Local = asio::local::stream_protocol;
     asio::io_context io;
@@ -45,8 +43,8 @@ std::optional<nlohmann::ordered_json> request(const std::string& path,
     return out;
 }
 
-int open_stream(const std::string& path, const nlohmann::ordered_json& req,
-                nlohmann::ordered_json& reply, std::string& error) {
+int open_stream(const std::string& path, const nlohmann::ordered_json& req, nlohmann::ordered_json& reply,
+                std::string& error) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (path.size() >= sizeof addr.sun_path) {
@@ -62,17 +60,13 @@ int open_stream(const std::string& path, const nlohmann::ordered_json& req,
     }
     const std::string line = req.dump() + "\n";
     std::string in, why;
-    if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
-        why = std::strerror(errno);
+    if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) why = std::strerror(errno);
     for (char c = 0; why.empty() && c != '\n';) {
         const ssize_t n = ::read(fd, &c, 1);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0)
-            why = std::strerror(errno);
-        else if (n == 0)
-            why = "the daemon closed the connection";
-        else if (c != '\n')
-            in += c;
+        if (n < 0) why = std::strerror(errno);
+        else if (n == 0) why = "the daemon closed the connection";
+        else if (c != '\n') in += c;
     }
     if (!why.empty()) {
         error = path + ": " + why;

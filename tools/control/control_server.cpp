@@ -17,18 +17,16 @@ namespace {
 
 // One client: read a line, answer it, until the client closes.
 class Session : public std::enable_shared_from_this<Session> {
-  public:
-    Session(Local::socket sock, const ControlServer& server)
-        : sock_(std::move(sock)), server_(server) {}
+public:
+    Session(Local::socket sock, const ControlServer& server) : sock_(std::move(sock)), server_(server) {}
     void read() {
-        asio::async_read_until(
-            sock_, asio::dynamic_buffer(in_, kMaxRequest), '\n',
-            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                if (!ec) self->reply(n);
-            });
+        asio::async_read_until(sock_, asio::dynamic_buffer(in_, kMaxRequest), '\n',
+                               [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                   if (!ec) self->reply(n);
+                               });
     }
 
-  private:
+private:
     static constexpr std::size_t kMaxRequest = 1 << 20;
 
     void reply(std::size_t n) {
@@ -36,13 +34,10 @@ class Session : public std::enable_shared_from_this<Session> {
         out_ = std::move(a.line) + "\n";
         in_.erase(0, n);
         asio::async_write(sock_, asio::buffer(out_),
-                          [self = shared_from_this(), take = std::move(a.take)](
-                              boost::system::error_code ec, std::size_t) {
+                          [self = shared_from_this(), take = std::move(a.take)](boost::system::error_code ec, std::size_t) {
                               if (ec) return;
-                              if (take)
-                                  self->hand_over(take);
-                              else
-                                  self->read();
+                              if (take) self->hand_over(take);
+                              else self->read();
                           });
     }
 
@@ -52,8 +47,7 @@ class Session : public std::enable_shared_from_this<Session> {
         boost::system::error_code ec;
         const int fd = sock_.release(ec);
         if (ec) return;
-        if (const int flags = ::fcntl(fd, F_GETFL); flags >= 0)
-            ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+        if (const int flags = ::fcntl(fd, F_GETFL); flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
         take(fd);
     }
 
@@ -117,24 +111,18 @@ void ControlServer::on(const std::string& cmd, Handler handler) {
     handlers_[cmd] = [h = std::move(handler)](const Json& req) { return Stream{h(req), {}}; };
 }
 
-void ControlServer::on_stream(const std::string& cmd, StreamHandler handler) {
-    handlers_[cmd] = std::move(handler);
-}
+void ControlServer::on_stream(const std::string& cmd, StreamHandler handler) { handlers_[cmd] = std::move(handler); }
 
 ControlServer::Answer ControlServer::dispatch(const std::string& line) const {
     const Json req = Json::parse(line, nullptr, false);
     if (req.is_discarded() || !req.is_object() || !req.contains("cmd") || !req["cmd"].is_string())
-        return {
-            Json{{"ok", false}, {"error", "expected a JSON object with a \"cmd\" string"}}.dump(),
-            {}};
+        return {Json{{"ok", false}, {"error", "expected a JSON object with a \"cmd\" string"}}.dump(), {}};
     const std::string cmd = req["cmd"];
     const auto it = handlers_.find(cmd);
     if (it == handlers_.end()) {
         std::string known;
         for (const auto& [name, h] : handlers_) known += (known.empty() ? "" : ", ") + name;
-        return {
-            Json{{"ok", false}, {"error", "unknown command '" + cmd + "' (" + known + ")"}}.dump(),
-            {}};
+        return {Json{{"ok", false}, {"error", "unknown command '" + cmd + "' (" + known + ")"}}.dump(), {}};
     }
     try {
         Stream s = it->second(req);

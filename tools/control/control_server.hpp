@@ -18,7 +18,7 @@ namespace vlo::control {
 using Json = nlohmann::ordered_json;
 
 class ControlServer {
-  public:
+public:
     // Returns the reply's fields; "ok": true is added. An exception's text becomes the error.
     // A handler may also answer {"ok": false, "error": ..., more fields} itself.
     using Handler = std::function<Json(const Json& request)>;
@@ -52,7 +52,7 @@ class ControlServer {
     // The same with the stream that follows, if the command is a streaming one and succeeded.
     Answer dispatch(const std::string& line) const;
 
-  private:
+private:
     void accept();
 
     boost::asio::local::stream_protocol::acceptor acceptor_;

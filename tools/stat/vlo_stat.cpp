@@ -26,39 +26,27 @@ int usage_error(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    static const option longopts[] = {
-        {"control", required_argument, nullptr, 'c'}, {"json", no_argument, nullptr, 'j'},
-        {"status", no_argument, nullptr, 's'},        {"all", no_argument, nullptr, 'a'},
-        {"help", no_argument, nullptr, 'h'},          {nullptr, 0, nullptr, 0}};
+    static const option longopts[] = {{"control", required_argument, nullptr, 'c'},
+                                      {"json", no_argument, nullptr, 'j'},
+                                      {"status", no_argument, nullptr, 's'},
+                                      {"all", no_argument, nullptr, 'a'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
     std::string path;
     bool json = false, status = false, all = false;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":ah", longopts, nullptr)) != -1;) {
         switch (c) {
-            case 'c':
-                path = optarg;
-                break;
-            case 'j':
-                json = true;
-                break;
-            case 's':
-                status = true;
-                break;
-            case 'a':
-                all = true;
-                break;
-            case 'h':
-                std::fputs(kUsage, stdout);
-                return 0;
-            case ':':
-                return usage_error(std::string("option '") + argv[optind - 1] +
-                                   "' requires an argument");
-            default:
-                return usage_error(std::string("unrecognized option '") + argv[optind - 1] + "'");
+            case 'c': path = optarg; break;
+            case 'j': json = true; break;
+            case 's': status = true; break;
+            case 'a': all = true; break;
+            case 'h': std::fputs(kUsage, stdout); return 0;
+            case ':': return usage_error(std::string("option '") + argv[optind - 1] + "' requires an argument");
+            default: return usage_error(std::string("unrecognized option '") + argv[optind - 1] + "'");
         }
     }
-    if (optind < argc)
-        return usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    if (optind < argc) return usage_error(std::string("unexpected argument '") + argv[optind] + "'");
     if (path.empty()) return usage_error("--control <path> is required");
 
     std::string error;
@@ -68,8 +56,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!reply->value("ok", false)) {
-        std::fprintf(stderr, "vlo-stat: %s\n",
-                     reply->value("error", std::string("failed")).c_str());
+        std::fprintf(stderr, "vlo-stat: %s\n", reply->value("error", std::string("failed")).c_str());
         return 1;
     }
     if (json || status) {

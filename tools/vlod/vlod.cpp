@@ -14,7 +14,6 @@
 
 #include "netif/tun_device.hpp"
 #include "tools/control/control_server.hpp"
-#include "tools/control/stack_stats.hpp"
 #include "tools/vlod/live_commands.hpp"
 #include "tools/vlod/live_devices.hpp"
 #include "tools/vlod/vlod_options.hpp"
@@ -45,8 +44,7 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
                            {"bytes_out", l.counters->bytes_out.load()}});
     const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
     return {{"pid", ::getpid()},
-            {"uptime_s",
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+            {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
             {"tun", o.stack.tun.name},
             {"kernel_ifindex", tun ? tun->kernel_ifindex() : 0},
             {"addr", o.stack.tun.addr.to_string()},
@@ -61,8 +59,7 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
 // The TUN and lo go under netem and capture decorators once, here, for tc and vlo-dump to use
 // at run time; --netem and --pcap then only set a spec or start a capture on them, rather than
 // wrapping the devices a second time as the apps do.
-std::optional<std::string> make_live(Stack& stack, const vlod::Options& o,
-                                     vlod::LiveDevices& live) {
+std::optional<std::string> make_live(Stack& stack, const vlod::Options& o, vlod::LiveDevices& live) {
     for (const std::string& dev : {o.stack.tun.name, std::string("lo")})
         if (auto e = live.add(stack, dev)) return e;
     for (const std::string& text : o.stack.netem) {
@@ -81,8 +78,7 @@ std::optional<std::string> make_live(Stack& stack, const vlod::Options& o,
         const std::string dev = !o.stack.pcap_dev.empty() ? o.stack.pcap_dev : o.stack.tun.name;
         vlod::LiveDevice* d = live.find(dev);
         if (!d) return "--pcap-dev " + dev + ": no such device";
-        if (std::error_code ec = d->capture->start_file(o.stack.pcap))
-            return "--pcap " + o.stack.pcap + ": " + ec.message();
+        if (std::error_code ec = d->capture->start_file(o.stack.pcap)) return "--pcap " + o.stack.pcap + ": " + ec.message();
     }
     return std::nullopt;
 }
@@ -103,9 +99,8 @@ int run(const vlod::Options& o) {
         return 1;
     }
     const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
-    log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(),
-        tun->created() ? "created" : "attached", o.stack.tun.addr.to_string().c_str(),
-        o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
+    log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(), tun->created() ? "created" : "attached",
+        o.stack.tun.addr.to_string().c_str(), o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
         o.stack.tun.mtu);
     servers::ServerHost host(stack);
     for (const auto& spec : o.serve) {

@@ -1,6 +1,5 @@
 // vlod's command line:
-//   vlod [--tun NAME] [--addr CIDR] [--kernel-addr A] [--mtu N] [--serve
-//   KIND[/tcp|/udp][@[ADDR]:PORT]]...
+//   vlod [--tun NAME] [--addr CIDR] [--kernel-addr A] [--mtu N] [--serve KIND[/tcp|/udp][@[ADDR]:PORT]]...
 //        [--control PATH] [--cpus N --queue NAME --worker NAME --policy P --alias A]
 #pragma once
 
