@@ -1,9 +1,12 @@
-// The devices a running vlod can shape and watch. Each is wrapped once, at start-up, in a
-// capture decorator (idle until a client starts a capture) under a netem with an empty spec
-// (pass-through until `tc qdisc add`), so that run-time commands only change a spec or start a
-// capture and never change the device list while packets flow. The capture sits below netem,
-// as tcpdump's tap (dev_queue_xmit_nit) sits after the qdisc: it sees packets when netem lets
-// them go.
+// The devices a running vlod can shape and watch. Each is wrapped once, at start-up, in a netem
+// with an empty spec (pass-through until `tc qdisc add`) under a capture decorator (idle until a
+// client starts a capture), so that run-time commands only change a spec or start a capture and
+// never change the device list while packets flow.
+//
+// The capture is the outer one: Stack destroys the devices it wrapped in the order it wrapped
+// them, and a capture below netem would reach for its destroyed inner device on the way out.
+// So unlike tcpdump's tap (dev_queue_xmit_nit, after the qdisc) it sees a transmitted packet
+// when netem takes it, before its delay or loss; received packets are the same either way.
 #pragma once
 
 #include <optional>

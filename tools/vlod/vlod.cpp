@@ -10,6 +10,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "netif/tun_device.hpp"
@@ -32,7 +33,7 @@ namespace {
     va_end(ap);
 }
 
-control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& host,
+control::Json status(Stack& stack, const TunDevice& tun, const vlod::Options& o, servers::ServerHost& host,
                      std::chrono::steady_clock::time_point started) {
     control::Json servers = control::Json::array();
     for (const auto& l : host.listening())
@@ -42,11 +43,10 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
                            {"datagrams", l.counters->datagrams.load()},
                            {"bytes_in", l.counters->bytes_in.load()},
                            {"bytes_out", l.counters->bytes_out.load()}});
-    const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
     return {{"pid", ::getpid()},
             {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
             {"tun", o.stack.tun.name},
-            {"kernel_ifindex", tun ? tun->kernel_ifindex() : 0},
+            {"kernel_ifindex", tun.kernel_ifindex()},
             {"addr", o.stack.tun.addr.to_string()},
             {"kernel_addr", o.stack.tun.kernel_address().to_string()},
             {"mtu", o.stack.tun.mtu},
@@ -54,6 +54,14 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
             {"queue", std::string(queue_kind_name(stack.config().core.queue))},
             {"worker", std::string(worker_kind_name(stack.config().core.worker))},
             {"servers", servers}};
+}
+
+// vlo speaks IPv4 only: the kernel's IPv6 on a TUN vlod made (router solicitations, MLD
+// reports, sent for minutes after the link comes up) would only reach vlo to be dropped, and
+// would show in every capture of the TUN. addrconf_disable_ipv6, as `sysctl
+// net.ipv6.conf.NAME.disable_ipv6=1`; a kernel without IPv6 has no such file, which is fine.
+void quiet_ipv6(const std::string& ifname) {
+    std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6") << "1\n";
 }
 
 // The TUN and lo go under netem and capture decorators once, here, for tc and vlo-dump to use
@@ -93,12 +101,14 @@ int run(const vlod::Options& o) {
         log("%s", e->c_str());
         return 1;
     }
+    // Looked up before make_live puts decorators in its place.
+    const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
+    if (tun->created()) quiet_ipv6(o.stack.tun.name);
     vlod::LiveDevices live;
     if (auto e = make_live(stack, o, live)) {
         log("%s", e->c_str());
         return 1;
     }
-    const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
     log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(), tun->created() ? "created" : "attached",
         o.stack.tun.addr.to_string().c_str(), o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
         o.stack.tun.mtu);
@@ -118,7 +128,7 @@ int run(const vlod::Options& o) {
             log("control socket %s", error.c_str());
             return 1;
         }
-        ctl.on("status", [&](const control::Json&) { return status(stack, o, host, started); });
+        ctl.on("status", [&](const control::Json&) { return status(stack, *tun, o, host, started); });
         vlod::register_live_commands(ctl, io, stack, live);
         log("control socket %s", o.control.c_str());
     }
