@@ -50,15 +50,20 @@ std::error_code CaptureDevice::start_file(const std::string& path) {
     std::error_code ec;
     std::unique_ptr<FdPcapSink> sink = FdPcapSink::create_file(path, ec);
     if (!sink) return ec;
-    return start_locked(std::move(sink));
+    return start_locked(std::move(sink), config_.count);
 }
 
 std::error_code CaptureDevice::start(std::unique_ptr<PcapSink> sink) {
     std::lock_guard control(control_mu_);
-    return start_locked(std::move(sink));
+    return start_locked(std::move(sink), config_.count);
 }
 
-std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink) {
+std::error_code CaptureDevice::start(std::unique_ptr<PcapSink> sink, std::uint64_t count) {
+    std::lock_guard control(control_mu_);
+    return start_locked(std::move(sink), count);
+}
+
+std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink, std::uint64_t count) {
     if (!sink || config_.buffer_bytes < pcap::kRecordHeaderLen + config_.snaplen)
         return std::make_error_code(std::errc::invalid_argument);
     std::lock_guard lock(mu_);
@@ -70,6 +75,7 @@ std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink) {
     ring_.assign(config_.buffer_bytes, 0);
     write_pos_ = read_pos_ = used_ = 0;
     stats_ = CaptureStats{};
+    count_ = count;
     stats_.bytes_written = pcap::kGlobalHeaderLen;
     error_.clear();
     stopping_ = false;
@@ -105,7 +111,12 @@ std::error_code CaptureDevice::close() {
 
 bool CaptureDevice::done() const {
     std::lock_guard lock(mu_);
-    return config_.count != 0 && stats_.captured >= config_.count;
+    return count_ != 0 && stats_.captured >= count_;
+}
+
+bool CaptureDevice::running() const {
+    std::lock_guard lock(mu_);
+    return started_;
 }
 
 std::error_code CaptureDevice::error() const {
@@ -156,7 +167,7 @@ void CaptureDevice::record(const Packet& pkt) {
 
     std::lock_guard lock(mu_);
     if (!capturing_.load(std::memory_order_relaxed)) return;
-    if (config_.count != 0 && stats_.captured >= config_.count) return;  // -c: finished
+    if (count_ != 0 && stats_.captured >= count_) return;  // -c: finished
     ++stats_.received;
     if (ring_.size() - used_ < need) {  // the writer is behind: drop, never wait
         ++stats_.dropped;

@@ -61,6 +61,9 @@ public:
     // invalid_argument if the ring cannot hold one whole record (buffer_bytes < 16 + snaplen),
     // device_or_resource_busy if already started, or the sink's own on the header.
     std::error_code start(std::unique_ptr<PcapSink> sink);
+    // The same with -c for this capture only (0: until close()), for a device captured again
+    // and again at run time by different clients (vlod's capture command).
+    std::error_code start(std::unique_ptr<PcapSink> sink, std::uint64_t count);
     // `tcpdump -w FILE`.
     std::error_code start_file(const std::string& path);
 
@@ -70,7 +73,8 @@ public:
     // pass uncaptured. Returns the sink's error, if it had one. Idempotent.
     std::error_code close();
 
-    bool done() const;  // -c packets have been captured
+    bool done() const;     // -c packets have been captured
+    bool running() const;  // started and not yet closed
     std::error_code error() const;
     CaptureStats stats() const;
     // tcpdump's closing lines: "3 packets captured\n3 packets received by filter\n0 packets
@@ -83,7 +87,8 @@ public:
 
 private:
     NetRxResult netif_rx(PacketPtr pkt) override;  // the inner device's receive sink
-    std::error_code start_locked(std::unique_ptr<PcapSink> sink);  // under control_mu_
+    // Under control_mu_.
+    std::error_code start_locked(std::unique_ptr<PcapSink> sink, std::uint64_t count);
     void record(const Packet& pkt);
     void copy_in(const std::uint8_t* src, std::size_t n);  // at write_pos_, wrapping
     void writer_main();
@@ -109,6 +114,7 @@ private:
     bool started_ = false;
     std::error_code error_;
     CaptureStats stats_;
+    std::uint64_t count_ = 0;  // -c of the running capture
     std::unique_ptr<PcapSink> sink_;
     std::thread writer_;
 };

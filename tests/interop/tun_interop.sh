@@ -137,6 +137,51 @@ check "127/8 sources: 10 martian drops ($(d drops.IP_INVALID_SOURCE $before_mart
 check "overlapping fragments: 5 ReasmFails ($(d snmp.Ip.ReasmFails $before_reasm))" \
   eval '[ $(d snmp.Ip.ReasmFails $before_reasm) -ge 5 ]'
 
+# Live, on the running vlod: rules, netem and a capture changed and taken while it runs
+# (vlo-iptables, vlo-tc, vlo-dump; the trailing arguments, when given).
+ipt=${5:-} vtc=${6:-} vdump=${7:-}
+if [ -n "$ipt" ] && [ -n "$vtc" ] && [ -n "$vdump" ]; then
+  kping() { in_ns ping -c "$1" -i 0.2 -W 1 198.18.0.2 2>&1; }
+  "$ipt" --control "$tmp/ctl" -A INPUT -p icmp -j DROP
+  check "vlo-iptables -A INPUT -p icmp -j DROP: no replies" eval 'kping 3 | grep -q " 0 received"'
+  check "vlo-iptables -L -n -v -x counts the dropped pings" \
+    eval '"$ipt" --control "$tmp/ctl" -L -n -v -x | grep -qE "^\s*[1-9][0-9]*\s+[0-9]+\s+DROP\s+(icmp|1)\s"'
+  "$ipt" --control "$tmp/ctl" -D INPUT -p icmp -j DROP
+  check "vlo-iptables -D restores replies" eval 'kping 2 | grep -q " 2 received"'
+  "$ipt" --control "$tmp/ctl" -A INPUT --bogus 2>"$tmp/ipt.err"; rc=$?
+  check "vlo-iptables: a bad option is iptables' error and exit 2 ($rc)" \
+    eval '[ $rc = 2 ] && grep -q "unknown option \"--bogus\"" "$tmp/ipt.err"'
+  "$vtc" --control "$tmp/ctl" qdisc add dev vlo0 root netem delay 50ms
+  avg=$(kping 3 | sed -nE 's|^rtt [^=]+= [0-9.]+/([0-9.]+)/.*|\1|p')
+  check "vlo-tc netem delay 50ms: avg rtt ${avg:-none} ms" awk -v a="${avg:-0}" 'BEGIN { exit !(a >= 45) }'
+  check "vlo-tc -s qdisc show: the netem and its counts" \
+    eval '"$vtc" --control "$tmp/ctl" -s qdisc show dev vlo0 | grep -q "qdisc netem 8001: dev vlo0 root .*delay 50ms"'
+  "$vtc" --control "$tmp/ctl" qdisc del dev vlo0 root netem
+  avg=$(kping 3 | sed -nE 's|^rtt [^=]+= [0-9.]+/([0-9.]+)/.*|\1|p')
+  check "vlo-tc qdisc del: no delay again (avg ${avg:-none} ms)" awk -v a="${avg:-100}" 'BEGIN { exit !(a < 20) }'
+  ( sleep 0.5; kping 3 >/dev/null ) &
+  bg=$!
+  timeout 15 "$vdump" --control "$tmp/ctl" -i vlo0 -c 4 -w "$tmp/d.pcap" 2>"$tmp/dump.err"
+  wait $bg
+  n=$(python3 - "$tmp/d.pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert struct.unpack("<I", d[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d) and struct.unpack("<I", d[20:24])[0] == 101
+n, at = 0, 24
+while at + 16 <= len(d):
+    caplen = struct.unpack("<I", d[at + 8:at + 12])[0]
+    pkt = d[at + 16:at + 16 + caplen]
+    n += pkt[0] >> 4 == 4 and pkt[9] == 1
+    at += 16 + caplen
+print(n if at == len(d) else -1)
+PY
+)
+  check "vlo-dump -c 4 -w: 4 ICMP packets in the pcap ($n)" eval '[ "$n" = 4 ] && grep -q "^4 packets captured" "$tmp/dump.err"'
+  check "vlod alive after the live changes" kill -0 $vlod_pid
+else
+  echo "skipped: the live section (vlo-iptables, vlo-tc, vlo-dump not given)"
+fi
+
 # Shutdown: SIGTERM ends vlod with status 0 and takes its interface away.
 kill -TERM $vlod_pid
 for _ in $(seq 50); do kill -0 $vlod_pid 2>/dev/null || break; sleep 0.1; done

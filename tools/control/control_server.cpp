@@ -1,5 +1,6 @@
 #include "tools/control/control_server.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,11 +30,25 @@ private:
     static constexpr std::size_t kMaxRequest = 1 << 20;
 
     void reply(std::size_t n) {
-        out_ = server_.answer(in_.substr(0, n - 1)) + "\n";
+        ControlServer::Answer a = server_.dispatch(in_.substr(0, n - 1));
+        out_ = std::move(a.line) + "\n";
         in_.erase(0, n);
-        asio::async_write(sock_, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-            if (!ec) self->read();
-        });
+        asio::async_write(sock_, asio::buffer(out_),
+                          [self = shared_from_this(), take = std::move(a.take)](boost::system::error_code ec, std::size_t) {
+                              if (ec) return;
+                              if (take) self->hand_over(take);
+                              else self->read();
+                          });
+    }
+
+    // The stream's writer may block (on its own thread) where this io_context must not: the
+    // descriptor leaves asio and goes back to blocking mode.
+    void hand_over(const std::function<void(int)>& take) {
+        boost::system::error_code ec;
+        const int fd = sock_.release(ec);
+        if (ec) return;
+        if (const int flags = ::fcntl(fd, F_GETFL); flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+        take(fd);
     }
 
     Local::socket sock_;
@@ -92,24 +107,31 @@ void ControlServer::accept() {
     });
 }
 
-std::string ControlServer::answer(const std::string& line) const {
+void ControlServer::on(const std::string& cmd, Handler handler) {
+    handlers_[cmd] = [h = std::move(handler)](const Json& req) { return Stream{h(req), {}}; };
+}
+
+void ControlServer::on_stream(const std::string& cmd, StreamHandler handler) { handlers_[cmd] = std::move(handler); }
+
+ControlServer::Answer ControlServer::dispatch(const std::string& line) const {
     const Json req = Json::parse(line, nullptr, false);
     if (req.is_discarded() || !req.is_object() || !req.contains("cmd") || !req["cmd"].is_string())
-        return Json{{"ok", false}, {"error", "expected a JSON object with a \"cmd\" string"}}.dump();
+        return {Json{{"ok", false}, {"error", "expected a JSON object with a \"cmd\" string"}}.dump(), {}};
     const std::string cmd = req["cmd"];
     const auto it = handlers_.find(cmd);
     if (it == handlers_.end()) {
         std::string known;
         for (const auto& [name, h] : handlers_) known += (known.empty() ? "" : ", ") + name;
-        return Json{{"ok", false}, {"error", "unknown command '" + cmd + "' (" + known + ")"}}.dump();
+        return {Json{{"ok", false}, {"error", "unknown command '" + cmd + "' (" + known + ")"}}.dump(), {}};
     }
     try {
-        Json reply = it->second(req);
+        Stream s = it->second(req);
         Json out{{"ok", true}};
-        for (auto& [k, v] : reply.items()) out[k] = v;
-        return out.dump();
+        for (auto& [k, v] : s.reply.items()) out[k] = v;
+        const bool ok = out["ok"] == true;
+        return {out.dump(), ok ? std::move(s.take) : nullptr};
     } catch (const std::exception& e) {
-        return Json{{"ok", false}, {"error", e.what()}}.dump();
+        return {Json{{"ok", false}, {"error", e.what()}}.dump(), {}};
     }
 }
 

@@ -91,6 +91,9 @@ std::string stats_text(const nlohmann::ordered_json& stats) {
     std::string out = stats.value("softnet_stat", "");
     out += "\n" + stats.value("link_text", "");
     out += "\n#vlo\n" + nstat_text(stats.value("snmp", nlohmann::ordered_json::object()), stats.value("nstat_all", false));
+    // A running vlod's qdiscs as `tc -s qdisc show` and its rules as `iptables -L -n -v -x`.
+    if (stats.contains("qdisc_text")) out += "\n" + stats.value("qdisc_text", "");
+    if (stats.contains("iptables")) out += "\n" + stats.value("iptables", "");
     return out;
 }
 

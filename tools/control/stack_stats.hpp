@@ -21,7 +21,8 @@ nlohmann::ordered_json stack_stats(Stack& stack);
 // (all of them with `all`).
 std::string nstat_text(const nlohmann::ordered_json& snmp, bool all = false);
 
-// The text vlo-stat prints: softnet_stat, then the devices as `ip -s link`, then nstat.
+// The text vlo-stat prints: softnet_stat, then the devices as `ip -s link`, then nstat; then,
+// from a vlod that adds them, "qdisc_text" (tc -s qdisc show) and "iptables" (-L -n -v -x).
 std::string stats_text(const nlohmann::ordered_json& stats);
 
 }  // namespace vlo::control

@@ -1,5 +1,6 @@
 // vlo-stat: a running vlod's counters, read from its control socket: softnet_stat, the devices
-// as `ip -s link` shows them, and the SNMP counters as nstat prints them; or the JSON itself.
+// as `ip -s link` shows them, the SNMP counters as nstat prints them, the qdiscs as `tc -s
+// qdisc show` and the rules as `iptables -L -n -v -x`; or the JSON itself.
 #include <getopt.h>
 
 #include <cstdio>

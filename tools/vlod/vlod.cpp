@@ -10,10 +10,13 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "netif/tun_device.hpp"
 #include "tools/control/control_server.hpp"
-#include "tools/control/stack_stats.hpp"
+#include "tools/vlod/live_commands.hpp"
+#include "tools/vlod/live_devices.hpp"
 #include "tools/vlod/vlod_options.hpp"
 
 using namespace vlo;
@@ -30,7 +33,7 @@ namespace {
     va_end(ap);
 }
 
-control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& host,
+control::Json status(Stack& stack, const TunDevice& tun, const vlod::Options& o, servers::ServerHost& host,
                      std::chrono::steady_clock::time_point started) {
     control::Json servers = control::Json::array();
     for (const auto& l : host.listening())
@@ -40,11 +43,10 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
                            {"datagrams", l.counters->datagrams.load()},
                            {"bytes_in", l.counters->bytes_in.load()},
                            {"bytes_out", l.counters->bytes_out.load()}});
-    const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
     return {{"pid", ::getpid()},
             {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
             {"tun", o.stack.tun.name},
-            {"kernel_ifindex", tun ? tun->kernel_ifindex() : 0},
+            {"kernel_ifindex", tun.kernel_ifindex()},
             {"addr", o.stack.tun.addr.to_string()},
             {"kernel_addr", o.stack.tun.kernel_address().to_string()},
             {"mtu", o.stack.tun.mtu},
@@ -54,14 +56,59 @@ control::Json status(Stack& stack, const vlod::Options& o, servers::ServerHost& 
             {"servers", servers}};
 }
 
+// vlo speaks IPv4 only: the kernel's IPv6 on a TUN vlod made (router solicitations, MLD
+// reports, sent for minutes after the link comes up) would only reach vlo to be dropped, and
+// would show in every capture of the TUN. addrconf_disable_ipv6, as `sysctl
+// net.ipv6.conf.NAME.disable_ipv6=1`; a kernel without IPv6 has no such file, which is fine.
+void quiet_ipv6(const std::string& ifname) {
+    std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6") << "1\n";
+}
+
+// The TUN and lo go under netem and capture decorators once, here, for tc and vlo-dump to use
+// at run time; --netem and --pcap then only set a spec or start a capture on them, rather than
+// wrapping the devices a second time as the apps do.
+std::optional<std::string> make_live(Stack& stack, const vlod::Options& o, vlod::LiveDevices& live) {
+    for (const std::string& dev : {o.stack.tun.name, std::string("lo")})
+        if (auto e = live.add(stack, dev)) return e;
+    for (const std::string& text : o.stack.netem) {
+        std::istringstream in(text);
+        std::string word, dev, rest;
+        in >> word >> dev;
+        std::getline(in, rest);
+        vlod::LiveDevice* d = live.find(dev);
+        if (!d) return "--netem: Cannot find device \"" + dev + "\"";
+        NetemSpec spec = *parse_netem(rest).spec;  // checked by the option parser
+        if (o.stack.seed) spec.seed = *o.stack.seed;
+        d->netem->change(spec);
+        d->qdisc = true;
+    }
+    if (!o.stack.pcap.empty()) {
+        const std::string dev = !o.stack.pcap_dev.empty() ? o.stack.pcap_dev : o.stack.tun.name;
+        vlod::LiveDevice* d = live.find(dev);
+        if (!d) return "--pcap-dev " + dev + ": no such device";
+        if (std::error_code ec = d->capture->start_file(o.stack.pcap)) return "--pcap " + o.stack.pcap + ": " + ec.message();
+    }
+    return std::nullopt;
+}
+
 int run(const vlod::Options& o) {
     const auto started = std::chrono::steady_clock::now();
     Stack stack(o.stack.config);
-    if (auto e = o.stack.configure(stack)) {
+    apps::StackOptions plain = o.stack;  // the decorators are make_live's
+    plain.netem.clear();
+    plain.pcap.clear();
+    if (auto e = plain.configure(stack)) {
         log("%s", e->c_str());
         return 1;
     }
+    // Looked up before make_live puts decorators in its place.
     const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
+    if (tun->created()) quiet_ipv6(o.stack.tun.name);
+    vlod::LiveDevices live;
+    if (auto e = make_live(stack, o, live)) {
+        log("%s", e->c_str());
+        return 1;
+    }
     log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(), tun->created() ? "created" : "attached",
         o.stack.tun.addr.to_string().c_str(), o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
         o.stack.tun.mtu);
@@ -81,8 +128,8 @@ int run(const vlod::Options& o) {
             log("control socket %s", error.c_str());
             return 1;
         }
-        ctl.on("status", [&](const control::Json&) { return status(stack, o, host, started); });
-        ctl.on("stat", [&](const control::Json&) { return control::stack_stats(stack); });
+        ctl.on("status", [&](const control::Json&) { return status(stack, *tun, o, host, started); });
+        vlod::register_live_commands(ctl, io, stack, live);
         log("control socket %s", o.control.c_str());
     }
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -94,6 +141,7 @@ int run(const vlod::Options& o) {
     });
     io.run();
     host.stop();
+    live.close_captures();
     return 0;
 }
 

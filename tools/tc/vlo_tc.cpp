@@ -1,0 +1,31 @@
+// vlo-tc: tc's qdisc commands for a running vlod's devices, through its control socket.
+//   vlo-tc --control PATH qdisc add dev vlo0 root netem delay 50ms
+//   vlo-tc --control PATH -s qdisc show dev vlo0
+//   vlo-tc --control PATH qdisc del dev vlo0 root
+// Exit 2 for a bad command line (tc's grammar or netem's options), 1 for the rest.
+#include <cstdio>
+
+#include "tools/control/tool_command.hpp"
+
+namespace {
+const char* const kUsage =
+    "Usage: vlo-tc --control <path> [-s] qdisc { add | change | replace | del | show } ...\n"
+    "  --control <path>  vlod's control socket; the rest is tc's command line:\n"
+    "    qdisc add|change|replace dev DEV root netem [delay T [J]] [loss P] [duplicate P]\n"
+    "                                                 [reorder P] [corrupt P] [rate R] [limit N]\n"
+    "    qdisc del dev DEV root [netem]\n"
+    "    [-s] qdisc show [dev DEV]\n";
+}  // namespace
+
+int main(int argc, char** argv) {
+    const vlo::control::ToolArgs t = vlo::control::parse_tool_args(argc, argv);
+    if (t.help) {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (!t.error.empty()) {
+        std::fprintf(stderr, "vlo-tc: %s\n%s", t.error.c_str(), kUsage);
+        return 2;
+    }
+    return vlo::control::run_tool_command("vlo-tc", t.control, "tc", t.words);
+}

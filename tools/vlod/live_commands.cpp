@@ -1,0 +1,144 @@
+#include "tools/vlod/live_commands.hpp"
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "netif/pcap_writer.hpp"
+#include "stack/netfilter/netfilter.hpp"
+#include "tools/control/stack_stats.hpp"
+#include "tools/vlod/capture_stream.hpp"
+#include "tools/vlod/tc_command.hpp"
+
+namespace vlo::vlod {
+
+using control::Json;
+
+namespace {
+
+// "args": a list of words, or one string to be split as the tool's own parser would.
+std::vector<std::string> args_words(const Json& req) {
+    const Json& a = req.contains("args") ? req["args"] : Json::array();
+    std::vector<std::string> words;
+    if (a.is_string()) {
+        std::istringstream in(a.get<std::string>());
+        for (std::string w; in >> w;) words.push_back(w);
+        return words;
+    }
+    if (!a.is_array()) throw std::invalid_argument("\"args\": a list of strings or one string");
+    for (const Json& w : a) {
+        if (!w.is_string())
+            throw std::invalid_argument("\"args\": a list of strings or one string");
+        words.push_back(w.get<std::string>());
+    }
+    return words;
+}
+
+Json failure(const std::string& error, bool usage) {
+    return {{"ok", false}, {"error", error}, {"usage", usage}};
+}
+
+Json iptables(Stack& stack, const Json& req) {
+    const std::string line = req.contains("args") && req["args"].is_string()
+                                 ? req["args"].get<std::string>()
+                                 : shell_join(args_words(req));
+    std::string message;
+    if (std::error_code ec = stack.netfilter().command(line, &message))
+        return failure(message,
+                       ec == std::errc::invalid_argument);  // iptables' PARAMETER_PROBLEM: exit 2
+    return {{"output", message}};
+}
+
+Json tc(LiveDevices& live, const Json& req) {
+    TcResult r = tc_command(live, args_words(req));
+    if (!r.ok) return failure(r.error, r.usage);
+    return {{"output", r.output}};
+}
+
+LiveDevice& capture_device(LiveDevices& live, const Json& req) {
+    if (live.devices().empty()) throw std::runtime_error("no device to capture");
+    const std::string dev =
+        req.contains("dev") ? req["dev"].get<std::string>() : live.devices().front().name;
+    LiveDevice* d = live.find(dev);
+    if (!d) throw std::runtime_error(dev + ": No such device exists");  // tcpdump's words
+    return *d;
+}
+
+control::ControlServer::Stream capture(boost::asio::io_context& io, LiveDevices& live,
+                                       const Json& req) {
+    LiveDevice& d = capture_device(live, req);
+    const Json count = req.value("count", Json(0));
+    if (!count.is_number_unsigned() && !(count.is_number_integer() && count.get<long long>() >= 0))
+        throw std::invalid_argument("\"count\": a number of packets, 0 for no limit");
+    // One capture per device at a time; checked here so a busy device is refused in the reply.
+    if (d.capture->running()) throw std::runtime_error(d.name + ": a capture is already running");
+    CaptureDevice* capture = d.capture;
+    const std::uint64_t n = count.get<std::uint64_t>();
+    return {{{"dev", d.name}, {"linktype", pcap::kLinktypeRaw}, {"snaplen", pcap::kMaxSnaplen}},
+            [&io, capture, n](int fd) { CaptureStream::start(io, *capture, fd, n); }};
+}
+
+Json capture_stats(LiveDevices& live, const Json& req) {
+    const LiveDevice& d = capture_device(live, req);
+    const CaptureStats s = d.capture->stats();
+    return {{"dev", d.name},          {"running", d.capture->running()},
+            {"received", s.received}, {"captured", s.captured},
+            {"dropped", s.dropped},   {"bytes_written", s.bytes_written}};
+}
+
+}  // namespace
+
+std::string shell_join(const std::vector<std::string>& words) {
+    std::string line;
+    for (const std::string& w : words) {
+        if (!line.empty()) line += ' ';
+        line += '\'';
+        for (char c : w) line += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        line += '\'';
+    }
+    return line;
+}
+
+Json live_stats(Stack& stack, LiveDevices& live) {
+    Json netem = Json::object();
+    for (const LiveDevice& d : live.devices()) {
+        const NetemStats s = d.netem->stats();
+        netem[d.name] = {{"qdisc", d.qdisc ? "netem" : "noqueue"},
+                         {"spec", d.qdisc ? d.netem->spec().to_string(d.netem->seed()) : ""},
+                         {"sent_bytes", s.bytes},
+                         {"sent_packets", s.packets},
+                         {"drops", s.drops},
+                         {"requeues", s.requeues},
+                         {"backlog_bytes", s.backlog_bytes},
+                         {"backlog_packets", s.backlog_packets},
+                         {"delayed", s.delayed},
+                         {"lost", s.lost},
+                         {"duplicated", s.duplicated},
+                         {"reordered", s.reordered},
+                         {"corrupted", s.corrupted},
+                         {"rate_waits", s.rate_waits},
+                         {"limit_drops", s.limit_drops}};
+    }
+    std::string listing;
+    stack.netfilter().command("-L -n -v -x", &listing);
+    return {{"netem", netem},
+            {"qdisc_text", tc_command(live, {"-s", "qdisc", "show"}).output},
+            {"iptables", listing}};
+}
+
+void register_live_commands(control::ControlServer& ctl, boost::asio::io_context& io, Stack& stack,
+                            LiveDevices& live) {
+    ctl.on("iptables", [&stack](const Json& req) { return iptables(stack, req); });
+    ctl.on("tc", [&live](const Json& req) { return tc(live, req); });
+    ctl.on_stream("capture", [&io, &live](const Json& req) { return capture(io, live, req); });
+    ctl.on("capture-stats", [&live](const Json& req) { return capture_stats(live, req); });
+    ctl.on("stat", [&stack, &live](const Json&) {
+        Json j = control::stack_stats(stack);
+        const Json extra = live_stats(stack, live);
+        for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+        return j;
+    });
+}
+
+}  // namespace vlo::vlod

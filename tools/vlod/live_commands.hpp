@@ -1,0 +1,36 @@
+// The control commands that shape and watch a running stack, in the words of the tools they
+// stand for:
+//   {"cmd": "iptables", "args": ["-A", "INPUT", ...] or "-A INPUT ..."}
+//       -> {"output": what iptables prints} or {"ok": false, "error": its message, "usage": bool}
+//   {"cmd": "tc", "args": ["qdisc", "add", "dev", "vlo0", "root", "netem", "delay", "50ms"]}
+//       -> {"output": ...} or {"ok": false, "error": tc's message, "usage": bool}
+//   {"cmd": "capture", "dev": "vlo0", "count": N}   (dev: the first live device by default)
+//       -> {"dev", "linktype", "snaplen"}, then the pcap stream on the same connection until N
+//          packets were sent (0: until the client hangs up); the daemon then closes it
+//   {"cmd": "capture-stats", "dev": "vlo0"}
+//       -> the device's last (or running) capture: {"running", "received", "captured", "dropped"}
+//   {"cmd": "stat"} -> control::stack_stats, plus live_stats below
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include "stack/stack.hpp"
+#include "tools/control/control_server.hpp"
+#include "tools/vlod/live_devices.hpp"
+
+namespace vlo::vlod {
+
+// Registers the commands above on `ctl`; captures are watched on `io`, which must go before
+// `live`'s devices do (a capture still streaming is closed when io's handlers are destroyed).
+void register_live_commands(control::ControlServer& ctl, boost::asio::io_context& io, Stack& stack,
+                            LiveDevices& live);
+
+// {"netem": {"vlo0": {"qdisc": "netem"|"noqueue", "spec", "sent_bytes", "sent_packets", "drops",
+//  ..., "limit_drops"}}, "qdisc_text": `tc -s qdisc show`, "iptables": `iptables -L -n -v -x`}
+control::Json live_stats(Stack& stack, LiveDevices& live);
+
+// Joins words into one iptables command line that Netfilter's parser splits back into the same
+// words (each single-quoted as a shell would need it).
+std::string shell_join(const std::vector<std::string>& words);
+
+}  // namespace vlo::vlod
