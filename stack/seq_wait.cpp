@@ -16,7 +16,8 @@ std::uint32_t* word(std::atomic<std::uint32_t>& a) { return reinterpret_cast<std
 
 void SeqEvent::notify_all() {
     seq.fetch_add(1);  // seq_cst, paired with the sleeper's count then look (Dekker)
-    if (sleepers.load() != 0) syscall(SYS_futex, word(seq), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+    if (sleepers.load() != 0)
+        syscall(SYS_futex, word(seq), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
 bool wait_for_seq(NetRx& rx, SeqEvent& ev, std::uint32_t seen, std::optional<Nanos> deadline) {
