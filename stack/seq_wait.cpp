@@ -1,4 +1,5 @@
 #include "stack/seq_wait.hpp"
+#include "stack/socket_wait.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -28,9 +29,12 @@ bool wait_for_seq(NetRx& rx, SeqEvent& ev, std::uint32_t seen, std::optional<Nan
             NetRx& rx;
             ~End() { rx.busy_poll_end(); }
         } end{rx};
-        for (;;) {
-            // sk_busy_loop stops spinning at need_resched(): with nothing to do, yield the core.
-            if (!rx.busy_poll_once()) std::this_thread::yield();
+        for (unsigned idle = 0;;) {
+            // sk_busy_loop stops spinning at need_resched(): now and then, yield the core.
+            if (rx.busy_poll_once())
+                idle = 0;
+            else if (++idle % kBusyPollSpinsPerYield == 0)
+                std::this_thread::yield();
             if (ev.current() != seen) return true;
             if (deadline && clock.now_ns() >= *deadline) return false;
         }
