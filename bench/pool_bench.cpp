@@ -51,7 +51,11 @@ void BM_PoolCrossThreadFree(benchmark::State& state) {
     std::thread freer([&] {
         while (!stop.load(std::memory_order_relaxed)) {
             const int i = full.load(std::memory_order_acquire);
-            if (i < 0) continue;
+            if (i < 0) {
+                std::this_thread::yield();  // a shared machine: the allocating side may want the
+                                            // core
+                continue;
+            }
             for (Packet* p : handoff[i]) PacketPtr(p).reset();
             handoff[i].clear();
             full.store(-1, std::memory_order_release);
@@ -60,13 +64,11 @@ void BM_PoolCrossThreadFree(benchmark::State& state) {
     int cur = 0;
     for (auto _ : state) {
         for (std::size_t k = 0; k < kBatch; ++k) handoff[cur].push_back(pool.alloc(64).release());
-        while (full.load(std::memory_order_acquire) >= 0) {
-        }
+        while (full.load(std::memory_order_acquire) >= 0) std::this_thread::yield();
         full.store(cur, std::memory_order_release);
         cur ^= 1;
     }
-    while (full.load(std::memory_order_acquire) >= 0) {
-    }
+    while (full.load(std::memory_order_acquire) >= 0) std::this_thread::yield();
     stop = true;
     freer.join();
     for (Packet* p : handoff[cur]) PacketPtr(p).reset();

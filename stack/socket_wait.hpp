@@ -12,6 +12,9 @@
 
 namespace vlo {
 
+// Empty polls between two yields of a busy-polling waiter: some tens of microseconds.
+inline constexpr unsigned kBusyPollSpinsPerYield = 256;
+
 // Waits until pred() holds (true) or the stack clock passes deadline (false). `lock` holds the
 // socket mutex on entry and on return.
 template <class Pred>
@@ -24,11 +27,15 @@ bool wait_for_data(NetRx& rx, std::unique_lock<std::mutex>& lock, std::condition
             NetRx& rx;
             ~End() { rx.busy_poll_end(); }
         } end{rx};
-        for (;;) {
+        for (unsigned idle = 0;;) {
             lock.unlock();
-            // sk_busy_loop stops spinning when need_resched(): with nothing to do, let a thread
-            // that wants this core run (on a busy machine the peer we wait for may be one).
-            if (!rx.busy_poll_once()) std::this_thread::yield();
+            // sk_busy_loop stops spinning when need_resched(): after a while with nothing to
+            // do, let a thread that wants this core run (on a busy machine the peer we wait
+            // for may be one). A yield per empty poll would cost a system call each.
+            if (rx.busy_poll_once())
+                idle = 0;
+            else if (++idle % kBusyPollSpinsPerYield == 0)
+                std::this_thread::yield();
             lock.lock();
             if (pred()) return true;
             if (deadline && clock.now_ns() >= *deadline) return false;

@@ -140,12 +140,9 @@ void TcpSock::wake() {
         tl_rcv_wake = true;
         return;
     }
-    {
-        std::lock_guard l(wait_mu);
-        wake_seq.fetch_add(1, std::memory_order_relaxed);
-        if (on_wake) on_wake();
-    }
-    wait_cv.notify_all();
+    wake_seq.notify_all();
+    std::lock_guard l(wait_mu);
+    if (on_wake) on_wake();
 }
 
 std::uint32_t TcpSock::unsent_end() const { return snd_una + static_cast<std::uint32_t>(sndq.size()); }

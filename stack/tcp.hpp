@@ -27,6 +27,7 @@
 #include "netif/packet_queue.hpp"
 #include "stack/ip.hpp"
 #include "stack/port_table.hpp"
+#include "stack/seq_wait.hpp"
 #include "stack/siphash.hpp"
 #include "stack/tcp_config.hpp"
 #include "stack/tcp_mib.hpp"
@@ -151,12 +152,11 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     bool owned = false;                // guarded by slock
     PacketQueue backlog_q;             // guarded by slock
     std::size_t backlog_bytes = 0;     // guarded by slock
-    // Waiting for data or a state change: wake() bumps wake_seq under wait_mu.
-    std::mutex wait_mu;
-    std::condition_variable wait_cv;
-    std::atomic<std::uint32_t> wake_seq{0};
+    // Waiting for data or a state change: wake() moves wake_seq on (seq_wait.hpp).
+    SeqEvent wake_seq;
     // Called on every wake (data, space, state change) from whatever thread caused it, with
     // the socket lock possibly held: it must only hand off (e.g. post to an event loop).
+    std::mutex wait_mu;
     std::function<void()> on_wake;  // guarded by wait_mu
 
     Timer rexmit_timer;     // retransmission, SYN, persist

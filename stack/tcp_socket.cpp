@@ -1,6 +1,5 @@
 #include "stack/tcp_socket.hpp"
 
-#include "stack/socket_wait.hpp"
 #include "stack/stack.hpp"
 
 namespace vlo {
@@ -24,12 +23,9 @@ bool TcpSocket::wait(Pred pred, std::optional<Nanos> deadline) {
     TcpSock& sk = *sk_;
     while (!pred()) {
         if (deadline && stack_.clock().now_ns() >= *deadline) return false;
-        const std::uint32_t seen = sk.wake_seq.load();
+        const std::uint32_t seen = sk.wake_seq.current();
         sk.release();
-        {
-            std::unique_lock l(sk.wait_mu);
-            wait_for_data(stack_.net_rx(), l, sk.wait_cv, [&] { return sk.wake_seq.load() != seen; }, deadline);
-        }
+        wait_for_seq(stack_.net_rx(), sk.wake_seq, seen, deadline);
         sk.lock();
     }
     return true;
@@ -225,8 +221,8 @@ std::error_code TcpSocket::recv(std::span<std::uint8_t> out, std::size_t& receiv
 void TcpSocket::wait_event(std::optional<Nanos> timeout) {
     const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
     Owned o(*sk_);
-    const std::uint32_t seen = sk_->wake_seq.load();
-    wait([&] { return sk_->wake_seq.load() != seen; }, deadline);
+    const std::uint32_t seen = sk_->wake_seq.current();
+    wait([&] { return sk_->wake_seq.current() != seen; }, deadline);
 }
 
 std::error_code TcpSocket::shutdown(Shutdown how) {

@@ -20,7 +20,8 @@ struct Usage {
     }
 };
 
-// Bytes of heap in use (mallinfo2: arena + mmapped chunks) and the resident set.
+// Bytes of heap in use (mallinfo2: arena + mmapped chunks; the resident set where another
+// allocator replaced glibc's) and the resident set.
 std::uint64_t heap_in_use();
 std::uint64_t resident_bytes();
 
