@@ -31,6 +31,7 @@
 #include "stack/siphash.hpp"
 #include "stack/tcp_config.hpp"
 #include "stack/tcp_mib.hpp"
+#include "stack/tcp_seq.hpp"
 #include "stack/timer_service.hpp"
 #include "stack/wire/tcp.hpp"
 
@@ -101,7 +102,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
 
     // Queues. sndq holds [snd_una, end of written data); rcvq holds in-order unread data.
     ByteRing sndq, rcvq;
-    std::map<std::uint32_t, std::vector<std::uint8_t>> ooo;  // out-of-order, by sequence
+    std::map<std::uint32_t, std::vector<std::uint8_t>, SeqLess> ooo;  // out-of-order, by sequence
     bool fin_queued = false;  // close()/shutdown(SHUT_WR): a FIN follows the data
     bool fin_sent = false;
     bool fin_rcvd = false;

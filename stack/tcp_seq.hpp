@@ -12,4 +12,11 @@ constexpr bool seq_geq(std::uint32_t a, std::uint32_t b) { return !seq_before(a,
 // a <= x < b
 constexpr bool seq_in(std::uint32_t x, std::uint32_t a, std::uint32_t b) { return seq_leq(a, x) && seq_before(x, b); }
 
+// Orders sequence numbers that lie within 2^31 of each other (a receive window's worth), as the
+// kernel's out-of-order rbtree does with before(); plain `<` would put 0 ahead of 0xffffff00
+// where the sequence space wraps.
+struct SeqLess {
+    constexpr bool operator()(std::uint32_t a, std::uint32_t b) const { return seq_before(a, b); }
+};
+
 }  // namespace vlo

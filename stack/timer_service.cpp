@@ -6,9 +6,7 @@ namespace vlo {
 
 Timer::~Timer() {
     std::unique_lock lock(service_.mu_);
-    slot_->timer = nullptr;
-    slot_->armed = false;
-    ++slot_->gen;
+    if (heap_index_ != kNotQueued) service_.dequeue(*this);
     // A callback of ours running on another thread must finish before we go away.
     service_.idle_.wait(lock, [&] {
         return service_.running_ != this || service_.running_thread_ == std::this_thread::get_id();
@@ -17,14 +15,11 @@ Timer::~Timer() {
 
 void Timer::arm(Nanos expires) {
     std::lock_guard lock(service_.mu_);
-    Slot& s = *slot_;
-    s.expires = expires;
-    // Pushed back (the common case: a retransmission timer on every ACK): keep the earlier heap
-    // entry, which re-queues itself at `expires` when it comes up.
-    if (s.armed && s.queued_at <= expires) return;
-    s.armed = true;
-    s.queued_at = expires;
-    service_.heap_.push({expires, ++s.gen, slot_});
+    expires_ = expires;
+    if (heap_index_ == kNotQueued)
+        service_.enqueue(*this);
+    else
+        service_.restore_order(heap_index_);
     // Wake the thread only if it sleeps past the new expiry: a wakeup per arm cost two
     // context switches per TCP segment (the delayed-ACK timer is re-armed for every one).
     if (expires < service_.wake_at_) {
@@ -35,18 +30,72 @@ void Timer::arm(Nanos expires) {
 
 void Timer::cancel() {
     std::lock_guard lock(service_.mu_);
-    slot_->armed = false;
-    ++slot_->gen;
+    if (heap_index_ != kNotQueued) service_.dequeue(*this);
 }
 
 bool Timer::pending() const {
     std::lock_guard lock(service_.mu_);
-    return slot_->armed;
+    return heap_index_ != kNotQueued;
 }
 
 Nanos Timer::expires() const {
     std::lock_guard lock(service_.mu_);
-    return slot_->expires;
+    return expires_;
+}
+
+// ---- the heap ----
+
+void TimerService::place(Timer* t, std::size_t i) {
+    heap_[i] = t;
+    t->heap_index_ = i;
+}
+
+bool TimerService::sift_up(std::size_t i) {
+    Timer* t = heap_[i];
+    const std::size_t from = i;
+    while (i > 0) {
+        const std::size_t parent = (i - 1) / 2;
+        if (heap_[parent]->expires_ <= t->expires_) break;
+        place(heap_[parent], i);
+        i = parent;
+    }
+    place(t, i);
+    return i != from;
+}
+
+void TimerService::sift_down(std::size_t i) {
+    Timer* t = heap_[i];
+    const std::size_t n = heap_.size();
+    for (;;) {
+        std::size_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && heap_[child + 1]->expires_ < heap_[child]->expires_) ++child;
+        if (t->expires_ <= heap_[child]->expires_) break;
+        place(heap_[child], i);
+        i = child;
+    }
+    place(t, i);
+}
+
+void TimerService::restore_order(std::size_t i) {
+    if (!sift_up(i)) sift_down(i);
+}
+
+void TimerService::enqueue(Timer& t) {
+    heap_.push_back(&t);
+    t.heap_index_ = heap_.size() - 1;
+    sift_up(t.heap_index_);
+}
+
+void TimerService::dequeue(Timer& t) {
+    const std::size_t i = t.heap_index_;
+    Timer* last = heap_.back();
+    heap_.pop_back();
+    t.heap_index_ = Timer::kNotQueued;
+    if (i < heap_.size()) {
+        place(last, i);
+        restore_order(i);
+    }
 }
 
 TimerService::TimerService(const Clock& clock, NetRx& rx) : clock_(clock), rx_(rx) {
@@ -68,18 +117,9 @@ void TimerService::run_due() {
     std::unique_lock lock(mu_);
     for (;;) {
         if (stopping_) return;
-        if (heap_.empty() || heap_.top().expires > clock_.now_ns()) return;
-        const Entry e = heap_.top();
-        heap_.pop();
-        Timer::Slot& s = *e.slot;
-        if (!s.timer || e.gen != s.gen || !s.armed) continue;  // gone, cancelled or re-armed
-        if (s.expires > e.expires) {  // pushed back since it was queued
-            s.queued_at = s.expires;
-            heap_.push({s.expires, e.gen, e.slot});
-            continue;
-        }
-        s.armed = false;
-        Timer* timer = s.timer;
+        if (heap_.empty() || heap_.front()->expires_ > clock_.now_ns()) return;
+        Timer* timer = heap_.front();
+        dequeue(*timer);
         running_ = timer;
         running_thread_ = std::this_thread::get_id();
         lock.unlock();
@@ -102,9 +142,9 @@ void TimerService::thread_main() {
             changed_.wait(lock);
             continue;
         }
-        const Nanos wait = heap_.top().expires - clock_.now_ns();
+        const Nanos wait = heap_.front()->expires_ - clock_.now_ns();
         if (wait > 0) {
-            wake_at_ = heap_.top().expires;
+            wake_at_ = heap_.front()->expires_;
             changed_.wait_for(lock, std::chrono::nanoseconds(wait));
             continue;
         }

@@ -7,9 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <mutex>
-#include <queue>
 #include <thread>
 #include <vector>
 
@@ -19,11 +17,11 @@ namespace vlo {
 
 class TimerService;
 
-// A timer embedded in its owner. The callback is set once; arming and cancelling are cheap.
+// A timer embedded in its owner. The callback is set once; arming and cancelling are cheap and
+// allocate nothing.
 class Timer {
 public:
-    Timer(TimerService& service, std::function<void()> fn)
-        : service_(service), fn_(std::move(fn)), slot_(std::make_shared<Slot>(Slot{this})) {}
+    Timer(TimerService& service, std::function<void()> fn) : service_(service), fn_(std::move(fn)) {}
     ~Timer();  // cancels and waits for a running callback
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
@@ -35,18 +33,12 @@ public:
 
 private:
     friend class TimerService;
-    // What the heap refers to: it outlives the Timer, so a stale heap entry never touches freed
-    // memory. All fields guarded by the service's mutex.
-    struct Slot {
-        Timer* timer;            // null once the Timer is gone
-        std::uint64_t gen = 0;   // bumps on arm/cancel: older heap entries are stale
-        bool armed = false;
-        Nanos expires = 0;
-        Nanos queued_at = 0;     // expiry of our live heap entry: later deadlines are deferred
-    };
+    static constexpr std::size_t kNotQueued = SIZE_MAX;
     TimerService& service_;
     std::function<void()> fn_;
-    std::shared_ptr<Slot> slot_;
+    // Guarded by the service's mutex.
+    Nanos expires_ = 0;
+    std::size_t heap_index_ = kNotQueued;  // its place in the service's heap while armed
 };
 
 class TimerService {
@@ -64,12 +56,13 @@ public:
 
 private:
     friend class Timer;
-    struct Entry {
-        Nanos expires;
-        std::uint64_t gen;
-        std::shared_ptr<Timer::Slot> slot;
-        bool operator>(const Entry& o) const { return expires > o.expires; }
-    };
+    // The heap's operations; the caller holds mu_.
+    void enqueue(Timer& t);
+    void dequeue(Timer& t);
+    void restore_order(std::size_t i);  // after heap_[i]'s expiry changed
+    bool sift_up(std::size_t i);
+    void sift_down(std::size_t i);
+    void place(Timer* t, std::size_t i);
     void thread_main();
 
     const Clock& clock_;
@@ -77,7 +70,11 @@ private:
     mutable std::mutex mu_;
     std::condition_variable changed_;
     std::condition_variable idle_;  // a callback finished
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+    // A min-heap of the armed timers on their expiry, each timer knowing its index: cancelling
+    // or re-arming works in place, so the heap never holds stale entries (a lazily deleted heap
+    // grew by one entry per delayed ACK until the entry's 40 ms came, and reallocated in the
+    // steady state). Like the kernel's timer wheel, a timer is queued at most once.
+    std::vector<Timer*> heap_;
     // When the thread will next look at the heap: an arm that expires sooner must wake it.
     static constexpr Nanos kSleepsForever = INT64_MAX;
     static constexpr Nanos kLooksAgainNow = INT64_MIN;

@@ -346,6 +346,53 @@ TEST_CASE("SYN-ACK options: MSS from the route, window scale, timestamps, SACK d
     CHECK(child->sock().mss == 1460 - 12);      // timestamps take 12 bytes of each segment
 }
 
+TEST_CASE("segments held out of order across the sequence wrap are delivered once the hole fills", "[tcp][wire]") {
+    Lo lo;
+    test::WireDevice& eth = test::add_wire(lo.stack);
+    TcpSocket listener(lo.stack);
+    REQUIRE_FALSE(listener.bind({{}, 80}));
+    REQUIRE_FALSE(listener.listen(8));
+    const Ipv4Address peer{198, 18, 0, 1}, us{198, 18, 0, 2};
+    // The peer's ISN puts its first 3000 bytes across 2^32: [-2000, -1000) [-1000, 0) [0, 1000).
+    const std::uint32_t isn = 0u - 2001u;
+    wire::TcpRepr seg;
+    seg.src_port = 40002;
+    seg.dst_port = 80;
+    seg.seq = isn;
+    seg.flags = wire::kTcpSyn;
+    seg.window = 65535;
+    seg.options.mss = 1460;
+    test::inject(lo.stack, eth, test::tcp_segment(peer, us, seg));
+    REQUIRE(eth.sent.size() == 1);
+    const auto synack = eth.sent[0]->bytes();
+    const std::uint32_t our_isn = Tins::IP(synack.data(), static_cast<std::uint32_t>(synack.size())).rfind_pdu<Tins::TCP>().seq();
+    seg.options = {};
+    seg.flags = wire::kTcpAck;
+    seg.seq = isn + 1;
+    seg.ack = our_isn + 1;
+    test::inject(lo.stack, eth, test::tcp_segment(peer, us, seg));
+    std::error_code ec;
+    auto child = listener.try_accept(ec);
+    REQUIRE(child);
+
+    const auto data = random_bytes(3000, 11);
+    const auto send = [&](std::size_t at) {
+        seg.seq = isn + 1 + static_cast<std::uint32_t>(at);
+        seg.flags = wire::kTcpAck | wire::kTcpPsh;
+        test::inject(lo.stack, eth, test::tcp_segment(peer, us, seg, std::span(data).subspan(at, 1000)));
+    };
+    send(1000);  // held: the part just below the wrap
+    send(2000);  // held: the part above it
+    CHECK(recv_all(*child).empty());
+    send(0);  // fills the hole: everything is in order now
+    const std::string got = recv_all(*child);
+    CHECK(got == std::string(data.begin(), data.end()));
+    CHECK(child->sock().rcv_nxt == 1000u);
+    CHECK(child->sock().ooo.empty());
+    const auto last = eth.sent.back()->bytes();
+    CHECK(Tins::IP(last.data(), static_cast<std::uint32_t>(last.size())).rfind_pdu<Tins::TCP>().ack_seq() == 1000u);
+}
+
 TEST_CASE("lo's MSS is 65495 (65535 - 40), with timestamps a segment carries 65483", "[tcp]") {
     Lo lo;
     Pair p(lo);
