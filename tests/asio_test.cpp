@@ -367,10 +367,9 @@ TEST_CASE("an 8 MiB async_write arrives byte-identical through async_read", "[as
     check_transfer(GENERATE(WorkerKind::softirq, WorkerKind::inline_), 8 << 20);
 }
 
-// Wakes from other threads (ksoftirqd/N). Hidden: destroying a Stack with the ksoftirqd or
-// busypoll worker right after traffic can crash in the stack itself (a ksoftirqd round still
-// delivering to the freed Tcp, see Stack::~Stack); run with "[asio-workers]".
-TEST_CASE("the adapter over the threaded workers", "[.][asio-workers]") {
+// Wakes from other threads (ksoftirqd/N), and a Stack destroyed right after traffic: NetRx::hold
+// waits out a round still delivering before the protocols go (Stack::~Stack).
+TEST_CASE("the adapter over the threaded workers", "[asio][asio-workers]") {
     const WorkerKind worker = GENERATE(WorkerKind::ksoftirqd, WorkerKind::busypoll);
     const auto msg = pattern(std::size_t{1} << 20);
     check_vlo_echo(worker, msg, kernel_echo(msg));

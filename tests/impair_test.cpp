@@ -59,7 +59,7 @@ Outcome transfer(std::size_t bytes, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("netem on lo: 64 MiB byte-identical through loss, duplication, reordering and corruption", "[.][netem][slow]") {
+TEST_CASE("netem on lo: 64 MiB byte-identical through loss, duplication, reordering and corruption", "[netem][slow]") {
     const Outcome a = transfer(64u << 20, 7);
     CHECK(a.identical);
     CHECK(a.retrans > 0);
