@@ -68,22 +68,26 @@ std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink, std:
         return std::make_error_code(std::errc::invalid_argument);
     std::lock_guard lock(mu_);
     if (started_) return std::make_error_code(std::errc::device_or_resource_busy);
-    if (std::error_code ec =
-            PcapWriter(*sink, config_.snaplen, pcap::kLinktypeRaw, config_.nanosecond)
-                .write_header())
-        return ec;
     ring_.assign(config_.buffer_bytes, 0);
     write_pos_ = read_pos_ = used_ = 0;
     stats_ = CaptureStats{};
     count_ = count;
+    epoch_offset_ = epoch_offset(clock_);
+    // Capturing before the header goes out: a reader that has the header may send a packet at
+    // once, and that packet must be in the file. It waits for mu_, so it lands after the header.
+    capturing_.store(true, std::memory_order_release);
+    if (std::error_code ec =
+            PcapWriter(*sink, config_.snaplen, pcap::kLinktypeRaw, config_.nanosecond)
+                .write_header()) {
+        capturing_.store(false, std::memory_order_relaxed);
+        return ec;
+    }
     stats_.bytes_written = pcap::kGlobalHeaderLen;
     error_.clear();
     stopping_ = false;
     started_ = true;
-    epoch_offset_ = epoch_offset(clock_);
     sink_ = std::move(sink);
     writer_ = std::thread([this] { writer_main(); });
-    capturing_.store(true, std::memory_order_release);
     return {};
 }
 

@@ -5,7 +5,7 @@
 
 #include "netif/packet_pool.hpp"
 #include "netif/trace_log.hpp"
-#include "stack/socket_wait.hpp"
+#include "stack/seq_wait.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/icmp.hpp"
 
@@ -134,13 +134,13 @@ void PingSocket::queue_rcv(PacketPtr pkt) {
     // sk_data_ready once the queue lock is dropped (the woken reader needs it); the ping
     // table's lock, held by ping_rcv, keeps the socket alive.
     lock.unlock();
-    readable_.notify_one();
+    readable_.notify_all();
 }
 
 std::error_code PingSocket::recv_echo(EchoReply& reply, std::span<std::uint8_t> data,
                                       std::optional<Nanos> deadline) {
     std::unique_lock lock(mu_);
-    if (!wait_for_data(stack_.net_rx(), lock, readable_, [&] { return !rcv_queue_.empty(); }, deadline))
+    if (!wait_until_ready(stack_.net_rx(), readable_, lock, [&] { return !rcv_queue_.empty(); }, deadline))
         return std::make_error_code(std::errc::resource_unavailable_try_again);
     PacketPtr pkt = rcv_queue_.pop_front();
     rcv_bytes_ -= pkt->capacity();

@@ -3,7 +3,6 @@
 // socket the echo replies that carry it.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -15,6 +14,7 @@
 
 #include "netif/packet_queue.hpp"
 #include "stack/ipv4_address.hpp"
+#include "stack/seq_wait.hpp"
 
 namespace vlo {
 
@@ -89,7 +89,7 @@ private:
     int ttl_ = -1;  // -1: ip_default_ttl
 
     std::mutex mu_;
-    std::condition_variable readable_;
+    SeqEvent readable_;  // moved after each change to the queue or the error (sk_data_ready)
     PacketQueue rcv_queue_;            // guarded by mu_
     std::size_t rcv_bytes_ = 0;        // guarded by mu_
     std::uint64_t drops_ = 0;          // guarded by mu_ (sk_drops)

@@ -1,5 +1,4 @@
 #include "stack/seq_wait.hpp"
-#include "stack/socket_wait.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -29,14 +28,17 @@ bool wait_for_seq(NetRx& rx, SeqEvent& ev, std::uint32_t seen, std::optional<Nan
             NetRx& rx;
             ~End() { rx.busy_poll_end(); }
         } end{rx};
-        for (unsigned idle = 0;;) {
-            // sk_busy_loop stops spinning at need_resched(): now and then, yield the core.
+        for (unsigned spins = 0, idle = 0;; ++spins) {
+            // sk_busy_loop stops spinning at need_resched(): after a while with nothing to do,
+            // let a thread that wants this core run (on a busy machine the peer we wait for
+            // may be one). A yield per empty poll would cost a system call each.
             if (rx.busy_poll_once())
                 idle = 0;
             else if (++idle % kBusyPollSpinsPerYield == 0)
                 std::this_thread::yield();
             if (ev.current() != seen) return true;
-            if (deadline && clock.now_ns() >= *deadline) return false;
+            // The clock every 64 polls: reading it cost more than an empty poll.
+            if (deadline && spins % 64 == 63 && clock.now_ns() >= *deadline) return false;
         }
     }
     ev.sleepers.fetch_add(1);

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "netif/packet_pool.hpp"
-#include "stack/socket_wait.hpp"
+#include "stack/seq_wait.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/udp.hpp"
 
@@ -207,7 +207,7 @@ void UdpSocket::queue_rcv(PacketPtr pkt) {
     // sk_data_ready, after the queue lock is dropped: a reader woken while we still held it
     // would only block on it again. Udp's table lock, held by our caller, keeps us alive.
     lock.unlock();
-    readable_.notify_one();
+    readable_.notify_all();
 }
 
 void UdpSocket::set_error(int err) {
@@ -222,7 +222,7 @@ std::error_code UdpSocket::recvfrom(std::span<std::uint8_t> buf, Ipv4Address& fr
     n = 0;
     std::unique_lock lock(mu_);
     auto readable = [&] { return sk_err_ != 0 || !rcv_queue_.empty(); };
-    if (!wait_for_data(stack_.net_rx(), lock, readable_, readable, deadline))
+    if (!wait_until_ready(stack_.net_rx(), readable_, lock, readable, deadline))
         return std::make_error_code(std::errc::resource_unavailable_try_again);
     // __skb_recv_udp: sock_error() comes before the queue.
     if (sk_err_ != 0) return errno_code(std::exchange(sk_err_, 0));

@@ -11,7 +11,6 @@
 //    held, so the softirq design's NET_RX, running inside a send, never finds it taken.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -20,6 +19,7 @@
 
 #include "netif/packet_queue.hpp"
 #include "stack/ipv4_address.hpp"
+#include "stack/seq_wait.hpp"
 #include "stack/port_table.hpp"
 
 namespace vlo {
@@ -101,7 +101,7 @@ private:
     bool connected_ = false;   // sk_state == TCP_ESTABLISHED
 
     mutable std::mutex mu_;
-    std::condition_variable readable_;
+    SeqEvent readable_;  // moved after each change to the queue or the error (sk_data_ready)
     PacketQueue rcv_queue_;    // mu_
     std::size_t rmem_ = 0;     // sk_rmem_alloc: the truesize of what is queued; mu_
     std::size_t rcvbuf_;       // sk_rcvbuf; mu_
