@@ -25,7 +25,14 @@ std::uint32_t RingQueue::input_qlen() const {
 PacketPtr RingQueue::enqueue(PacketPtr pkt, std::uint32_t max_backlog) {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
-        if (pos - head_.load(std::memory_order_acquire) > max_backlog) return pkt;
+        // The backlog limit against the consumer's head as last seen; only when that says
+        // full is head_ read again, so producers do not pull the consumer's line per packet.
+        // Signed: a stale `pos` may be behind a fresh head.
+        if (static_cast<std::int64_t>(pos - head_seen_.load(std::memory_order_relaxed)) > max_backlog) {
+            const std::uint64_t h = head_.load(std::memory_order_acquire);
+            head_seen_.store(h, std::memory_order_relaxed);
+            if (static_cast<std::int64_t>(pos - h) > max_backlog) return pkt;
+        }
         Slot& s = slots_[pos & mask_];
         const std::uint64_t seq = s.seq.load(std::memory_order_acquire);
         const auto diff = static_cast<std::int64_t>(seq - pos);
@@ -43,24 +50,20 @@ PacketPtr RingQueue::enqueue(PacketPtr pkt, std::uint32_t max_backlog) {
     }
 }
 
-Packet* RingQueue::pop() {
-    const std::uint64_t pos = head_.load(std::memory_order_relaxed);
-    Slot& s = slots_[pos & mask_];
-    if (s.seq.load(std::memory_order_acquire) != pos + 1) return nullptr;  // empty or not yet published
-    Packet* p = s.pkt;
-    s.seq.store(pos + mask_ + 1, std::memory_order_release);
-    head_.store(pos + 1, std::memory_order_release);
-    return p;
-}
-
 PacketPtr RingQueue::dequeue() {
     if (process_pos_ == process_end_) {
+        // Refill the process queue: each slot goes back to the producers as it is read, the
+        // head once for the whole batch.
         process_pos_ = process_end_ = 0;
+        std::uint64_t pos = head_.load(std::memory_order_relaxed);
         while (process_end_ < kBatch) {
-            Packet* p = pop();
-            if (!p) break;
-            process_[process_end_++] = p;
+            Slot& s = slots_[pos & mask_];
+            if (s.seq.load(std::memory_order_acquire) != pos + 1) break;  // empty or not yet published
+            process_[process_end_++] = s.pkt;
+            s.seq.store(pos + mask_ + 1, std::memory_order_release);
+            ++pos;
         }
+        if (process_end_ != 0) head_.store(pos, std::memory_order_release);
         process_len_.store(process_end_, std::memory_order_relaxed);
         if (process_end_ == 0) return nullptr;
     }

@@ -25,16 +25,17 @@ public:
 
 private:
     static constexpr std::uint32_t kBatch = 64;  // one dev_weight's worth
-    Packet* pop();
 
-    struct alignas(64) Slot {
+    // Four to a cache line: a batch moves between the cores in lines, not one line per packet.
+    struct Slot {
         std::atomic<std::uint64_t> seq;
         Packet* pkt;
     };
     std::unique_ptr<Slot[]> slots_;
     std::uint64_t mask_;
-    alignas(64) std::atomic<std::uint64_t> tail_{0};  // producers
-    alignas(64) std::atomic<std::uint64_t> head_{0};  // consumer
+    alignas(64) std::atomic<std::uint64_t> tail_{0};       // producers
+    std::atomic<std::uint64_t> head_seen_{0};               // producers' last look at head_
+    alignas(64) std::atomic<std::uint64_t> head_{0};        // consumer: published once a batch
     std::array<Packet*, kBatch> process_{};
     std::uint32_t process_pos_ = 0;
     std::uint32_t process_end_ = 0;
