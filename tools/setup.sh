@@ -16,6 +16,7 @@ packages=(
   libmnl-dev                      # rtnetlink: configuring a TUN interface's kernel side
   netcat-openbsd curl             # kernel-side clients in the TUN interop tests
   python3                         # the interop tests' malformed-packet burst (AF_PACKET)
+  tshark                          # an independent reader of vlo's pcap files (tests, observe.sh)
 )
 
 missing=()
