@@ -630,7 +630,7 @@ void Tcp::done(TcpSock& sk) {
 namespace vlo {
 
 // tcp_v4_err: an ICMP error about one of our segments. Only a segment we have in flight counts
-// (RFC 5927 4.1: the quoted sequence number must lie in [SND.UNA, SND.NXT)). A hard error ends a
+// (RFC 5927 4.1: the quoted sequence number must lie between SND.UNA and SND.NXT). A hard error ends a
 // connection still being set up; an established one only remembers it (sk_err_soft), as a
 // router's complaint is no proof the path is gone (RFC 1122 4.2.3.9).
 void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wire::Ipv4View& inner,
@@ -641,8 +641,15 @@ void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wi
     auto sk = lookup_established(inner.src(), sport, inner.dst(), dport);
     if (!sk) return;
     std::unique_lock l(sk->slock);
-    if (sk->owned) return;  // the kernel counts LockDroppedIcmps and moves on
-    if (!seq_in(seq, sk->snd_una, sk->snd_nxt)) return;
+    // A user call holds the socket (connect() sending its SYN, say): the error can only be
+    // remembered, not acted on (tcp_v4_err: LockDroppedIcmps, then sk_err_soft below). A SYN
+    // retransmitted later draws the error again, with the socket free.
+    const bool owned = sk->owned;
+    if (owned && !(type == wire::kIcmpDestUnreach && code == wire::kIcmpFragNeeded))
+        stats_.ext.inc(TcpExtMib::LockDroppedIcmps);
+    // between(seq, snd_una, snd_nxt), both ends included: connect() moves snd_nxt past the SYN
+    // only after sending it, and on lo the error is back before that.
+    if (!seq_leq(sk->snd_una, seq) || !seq_leq(seq, sk->snd_nxt)) return;
     int e;
     if (type == wire::kIcmpDestUnreach) {
         // icmp_err_convert (net/ipv4/icmp.c), codes 0..NR_ICMP_UNREACH; beyond: ignored.
@@ -675,7 +682,7 @@ void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wi
         return;
     }
     const std::error_code ec(e, std::generic_category());
-    if (sk->state == TcpState::syn_sent || sk->state == TcpState::syn_recv) {
+    if ((sk->state == TcpState::syn_sent || sk->state == TcpState::syn_recv) && !owned) {
         if (sk->state == TcpState::syn_sent) stats_.tcp.inc(TcpMib::AttemptFails);
         sk->err = ec;
         done(*sk);

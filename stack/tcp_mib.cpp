@@ -9,7 +9,8 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(TcpMib::count_)>
     "ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "CurrEstab", "InSegs",
     "OutSegs", "RetransSegs", "InErrs", "OutRsts", "InCsumErrors"};
 constexpr std::array<std::string_view, static_cast<std::size_t>(TcpExtMib::count_)> kExtNames = {
-    "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "ListenOverflows", "ListenDrops",
+    "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "LockDroppedIcmps", "ListenOverflows",
+    "ListenDrops",
     "TW", "DelayedACKs", "TCPTimeouts", "TCPFastRetrans", "TCPSlowStartRetrans",
     "TCPChallengeACK", "TCPSYNChallenge", "TCPAbortOnData", "TCPAbortOnClose",
     "TCPAbortOnTimeout", "TCPKeepAlive", "TCPOFOQueue", "TCPRcvQDrop", "TCPZeroWindowDrop",

@@ -15,7 +15,7 @@ enum class TcpMib {
 };
 
 enum class TcpExtMib {
-    SyncookiesSent, SyncookiesRecv, SyncookiesFailed, ListenOverflows, ListenDrops, TW,
+    SyncookiesSent, SyncookiesRecv, SyncookiesFailed, LockDroppedIcmps, ListenOverflows, ListenDrops, TW,
     DelayedACKs, TCPTimeouts, TCPFastRetrans, TCPSlowStartRetrans, TCPChallengeACK,
     TCPSYNChallenge, TCPAbortOnData, TCPAbortOnClose, TCPAbortOnTimeout, TCPKeepAlive,
     TCPOFOQueue, TCPRcvQDrop, TCPZeroWindowDrop, TCPTimeWaitOverflow, TCPDeferAcceptDrop,

@@ -519,11 +519,23 @@ TEST_CASE("REJECT of TCP to 127.0.0.2 refuses a client at its first SYN retransm
     CHECK(connect_virtual(n, client, {kLo2, 80}, took) == std::errc::connection_refused);
     CHECK(took == kNsPerSec);
     CHECK(n.icmp(IcmpMib::InDestUnreachs) == 2);
+    CHECK(n.stack.tcp().stats().ext.get(TcpExtMib::LockDroppedIcmps) == 1);
     CHECK(n.stack.tcp().stats().tcp.get(TcpMib::AttemptFails) == 1);
     // 127.0.0.1 is not covered by the rule.
     TcpSocket other(n.stack);
     CHECK_FALSE(connect_virtual(n, other, {kLo, 80}, took));
     CHECK(took == 0);
+}
+
+TEST_CASE("an ICMP error that finds the socket owned is kept as the soft error", "[netfilter]") {
+    Nf n;
+    n.ok("-A INPUT -d 127.0.0.2 -p tcp -j REJECT");
+    TcpSocket client(n.stack);
+    // connect() holds the socket while its SYN goes out and the error comes back.
+    REQUIRE(client.connect_start({kLo2, 80}) == std::errc::operation_in_progress);
+    CHECK(client.sock().state == TcpState::syn_sent);
+    CHECK(client.sock().soft_err == std::errc::connection_refused);
+    CHECK(n.stack.tcp().stats().ext.get(TcpExtMib::LockDroppedIcmps) == 1);
 }
 
 TEST_CASE("REJECT with tcp-reset refuses a TCP client at once", "[netfilter]") {
