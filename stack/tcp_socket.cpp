@@ -154,6 +154,10 @@ void TcpSocket::set_wake_callback(std::function<void()> fn) {
 
 std::error_code TcpSocket::try_send(std::span<const std::uint8_t> data, std::size_t& sent) {
     Owned o(*sk_);
+    return send_owned(data, sent);
+}
+
+std::error_code TcpSocket::send_owned(std::span<const std::uint8_t> data, std::size_t& sent) {
     sent = 0;
     if (std::error_code ec = take_error()) return ec;
     switch (sk_->state) {
@@ -173,13 +177,13 @@ std::error_code TcpSocket::try_send(std::span<const std::uint8_t> data, std::siz
 std::error_code TcpSocket::send(std::span<const std::uint8_t> data, std::size_t& sent, std::optional<Nanos> timeout) {
     const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
     sent = 0;
+    Owned o(*sk_);
     while (sent < data.size()) {
         std::size_t n = 0;
-        std::error_code ec = try_send(data.subspan(sent), n);
+        std::error_code ec = send_owned(data.subspan(sent), n);
         sent += n;
         if (!ec) continue;
         if (ec != std::errc::resource_unavailable_try_again) return ec;
-        Owned o(*sk_);
         const bool ready = wait(
             [&] {
                 return sk_->sndq.free() > 0 || sk_->err ||
@@ -194,6 +198,10 @@ std::error_code TcpSocket::send(std::span<const std::uint8_t> data, std::size_t&
 
 std::error_code TcpSocket::try_recv(std::span<std::uint8_t> out, std::size_t& received) {
     Owned o(*sk_);
+    return recv_owned(out, received);
+}
+
+std::error_code TcpSocket::recv_owned(std::span<std::uint8_t> out, std::size_t& received) {
     received = stack_.tcp().recvmsg(*sk_, out);
     if (received > 0 || out.empty()) return {};
     if (std::error_code ec = take_error()) return ec;
@@ -204,10 +212,10 @@ std::error_code TcpSocket::try_recv(std::span<std::uint8_t> out, std::size_t& re
 
 std::error_code TcpSocket::recv(std::span<std::uint8_t> out, std::size_t& received, std::optional<Nanos> timeout) {
     const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
+    Owned o(*sk_);
     for (;;) {
-        std::error_code ec = try_recv(out, received);
+        std::error_code ec = recv_owned(out, received);
         if (ec != std::errc::resource_unavailable_try_again) return ec;
-        Owned o(*sk_);
         const bool ready = wait(
             [&] {
                 return sk_->rcvq.size() > 0 || sk_->fin_rcvd || sk_->shut_rd || sk_->err ||

@@ -66,6 +66,11 @@ private:
     // With the socket owned: wait until pred() or the deadline, releasing it meanwhile.
     template <class Pred>
     bool wait(Pred pred, std::optional<Nanos> deadline);
+    // The bodies of try_send and try_recv, for a caller that owns the socket already: send and
+    // recv keep it owned from the first try to the last, as tcp_sendmsg and tcp_recvmsg do,
+    // and let go only while they wait.
+    std::error_code send_owned(std::span<const std::uint8_t> data, std::size_t& sent);
+    std::error_code recv_owned(std::span<std::uint8_t> out, std::size_t& received);
     std::error_code take_error();  // sock_error: the pending error, once
 
     Stack& stack_;

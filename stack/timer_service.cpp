@@ -29,14 +29,14 @@ void Timer::arm(Nanos expires) {
 }
 
 void Timer::cancel() {
+    // Not queued now stays so unless our owner arms it, and the owner is the caller; a timer
+    // the service has just taken off is about to run, which the mutex could not stop either.
+    if (!queued_.load(std::memory_order_acquire)) return;
     std::lock_guard lock(service_.mu_);
     if (heap_index_ != kNotQueued) service_.dequeue(*this);
 }
 
-bool Timer::pending() const {
-    std::lock_guard lock(service_.mu_);
-    return heap_index_ != kNotQueued;
-}
+bool Timer::pending() const { return queued_.load(std::memory_order_acquire); }
 
 Nanos Timer::expires() const {
     std::lock_guard lock(service_.mu_);
@@ -84,6 +84,7 @@ void TimerService::restore_order(std::size_t i) {
 void TimerService::enqueue(Timer& t) {
     heap_.push_back(&t);
     t.heap_index_ = heap_.size() - 1;
+    t.queued_.store(true, std::memory_order_release);
     sift_up(t.heap_index_);
 }
 
@@ -92,6 +93,7 @@ void TimerService::dequeue(Timer& t) {
     Timer* last = heap_.back();
     heap_.pop_back();
     t.heap_index_ = Timer::kNotQueued;
+    t.queued_.store(false, std::memory_order_release);
     if (i < heap_.size()) {
         place(last, i);
         restore_order(i);

@@ -4,6 +4,7 @@
 // clock they run when the test advances time (Stack::advance), so a 60 s timeout costs nothing.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,9 @@ private:
     // Guarded by the service's mutex.
     Nanos expires_ = 0;
     std::size_t heap_index_ = kNotQueued;  // its place in the service's heap while armed
+    // Written with heap_index_, read without the mutex: cancelling a timer that is not armed
+    // (most cancels: a delayed ACK that a piggybacked one made moot) takes no lock.
+    std::atomic<bool> queued_{false};
 };
 
 class TimerService {
