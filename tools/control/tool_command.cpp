@@ -49,4 +49,18 @@ int run_tool_command(const char* prog, const std::string& control, const std::st
     return 0;
 }
 
+int tool_main(int argc, char** argv, const char* prog, const char* usage, const std::string& cmd,
+              const std::string& usage_hint) {
+    const ToolArgs t = parse_tool_args(argc, argv);
+    if (t.help) {
+        std::fputs(usage, stdout);
+        return 0;
+    }
+    if (!t.error.empty()) {
+        std::fprintf(stderr, "%s: %s\n%s", prog, t.error.c_str(), usage);
+        return 2;
+    }
+    return run_tool_command(prog, t.control, cmd, t.words, usage_hint);
+}
+
 }  // namespace vlo::control

@@ -26,4 +26,9 @@ ToolArgs parse_tool_args(int argc, char** argv);
 int run_tool_command(const char* prog, const std::string& control, const std::string& cmd,
                      const std::vector<std::string>& words, const std::string& usage_hint = {});
 
+// A whole tool's main: --help prints `usage` (exit 0), a bad command line of our own prints
+// "prog: reason" and `usage` (exit 2), anything else goes to run_tool_command.
+int tool_main(int argc, char** argv, const char* prog, const char* usage, const std::string& cmd,
+              const std::string& usage_hint = {});
+
 }  // namespace vlo::control

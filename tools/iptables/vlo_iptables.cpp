@@ -3,8 +3,6 @@
 //   vlo-iptables --control PATH -L -n -v -x
 // Prints what iptables prints; its errors as iptables words them, exit 2 for a bad command
 // line (PARAMETER_PROBLEM) and 1 for the rest.
-#include <cstdio>
-
 #include "tools/control/tool_command.hpp"
 
 namespace {
@@ -15,16 +13,6 @@ const char* const kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
-    const vlo::control::ToolArgs t = vlo::control::parse_tool_args(argc, argv);
-    if (t.help) {
-        std::fputs(kUsage, stdout);
-        return 0;
-    }
-    if (!t.error.empty()) {
-        std::fprintf(stderr, "vlo-iptables: %s\n%s", t.error.c_str(), kUsage);
-        return 2;
-    }
-    return vlo::control::run_tool_command(
-        "vlo-iptables", t.control, "iptables", t.words,
-        "Try `iptables -h' or 'iptables --help' for more information.");
+    return vlo::control::tool_main(argc, argv, "vlo-iptables", kUsage, "iptables",
+                                   "Try `iptables -h' or 'iptables --help' for more information.");
 }

@@ -3,8 +3,6 @@
 //   vlo-tc --control PATH -s qdisc show dev vlo0
 //   vlo-tc --control PATH qdisc del dev vlo0 root
 // Exit 2 for a bad command line (tc's grammar or netem's options), 1 for the rest.
-#include <cstdio>
-
 #include "tools/control/tool_command.hpp"
 
 namespace {
@@ -17,15 +15,4 @@ const char* const kUsage =
     "    [-s] qdisc show [dev DEV]\n";
 }  // namespace
 
-int main(int argc, char** argv) {
-    const vlo::control::ToolArgs t = vlo::control::parse_tool_args(argc, argv);
-    if (t.help) {
-        std::fputs(kUsage, stdout);
-        return 0;
-    }
-    if (!t.error.empty()) {
-        std::fprintf(stderr, "vlo-tc: %s\n%s", t.error.c_str(), kUsage);
-        return 2;
-    }
-    return vlo::control::run_tool_command("vlo-tc", t.control, "tc", t.words);
-}
+int main(int argc, char** argv) { return vlo::control::tool_main(argc, argv, "vlo-tc", kUsage, "tc"); }
