@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 
 #include "netif/net_rx.hpp"
@@ -30,14 +29,14 @@ inline constexpr unsigned kBusyPollSpinsPerYield = 256;
 // Waits until ev moved past `seen` (true) or the stack clock passes `deadline` (false).
 bool wait_for_seq(NetRx& rx, SeqEvent& ev, std::uint32_t seen, std::optional<Nanos> deadline);
 
-// A socket's receive wait: `lock` holds the socket's queue mutex on entry and on return; the
-// receive path changes what ready() reads under that mutex and calls ev.notify_all() after
-// dropping it. Returns ready(), true as soon as it holds, or what it is at the deadline.
-template <class Ready>
-bool wait_until_ready(NetRx& rx, SeqEvent& ev, std::unique_lock<std::mutex>& lock, Ready ready,
-                      std::optional<Nanos> deadline) {
+// A socket's wait: `lock` (anything with unlock() and lock(): the queue's mutex, or a TCP
+// socket's ownership) is held on entry and on return; the receive path changes what ready()
+// reads under it and calls ev.notify_all() after. Returns ready(), true as soon as it holds,
+// or what it is at the deadline.
+template <class Lock, class Ready>
+bool wait_until_ready(NetRx& rx, SeqEvent& ev, Lock& lock, Ready ready, std::optional<Nanos> deadline) {
     while (!ready()) {
-        // Read under the mutex: a change after it moves the counter after this read.
+        // Read under the lock: a change after it moves the counter after this read.
         const std::uint32_t seen = ev.current();
         lock.unlock();
         const bool moved = wait_for_seq(rx, ev, seen, deadline);

@@ -20,15 +20,13 @@ TcpSocket::~TcpSocket() { close(); }
 
 template <class Pred>
 bool TcpSocket::wait(Pred pred, std::optional<Nanos> deadline) {
-    TcpSock& sk = *sk_;
-    while (!pred()) {
-        if (deadline && stack_.clock().now_ns() >= *deadline) return false;
-        const std::uint32_t seen = sk.wake_seq.current();
-        sk.release();
-        wait_for_seq(stack_.net_rx(), sk.wake_seq, seen, deadline);
-        sk.lock();
-    }
-    return true;
+    // Ownership is what the wait lets go of (sk_wait_event: release_sock ... lock_sock).
+    struct Ownership {
+        TcpSock& sk;
+        void unlock() { sk.release(); }
+        void lock() { sk.lock(); }
+    } owned{*sk_};
+    return wait_until_ready(stack_.net_rx(), sk_->wake_seq, owned, pred, deadline);
 }
 
 std::error_code TcpSocket::take_error() {
