@@ -377,7 +377,8 @@ private:
     void remove_reno_sacks(TcpSock& sk, int acked);
     void xmit_recovery(TcpSock& sk, Rexmit rexmit);
     void xmit_retransmit_queue(TcpSock& sk);
-    bool retransmit_seg(TcpSock& sk, TxSeg& seg);  // tcp_retransmit_skb
+    void retransmit_once(TcpSock& sk, TxSeg& seg);  // __tcp_retransmit_skb
+    void retransmit_seg(TcpSock& sk, TxSeg& seg);   // tcp_retransmit_skb
     bool schedule_loss_probe(TcpSock& sk, bool advancing_rto);
     void send_loss_probe(TcpSock& sk);
     void process_tlp_ack(TcpSock& sk, std::uint32_t ack, int flag);

@@ -365,6 +365,10 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
         const int newly_lost = std::max(0, static_cast<int>(sk.lost_out) - static_cast<int>(prior_lost));
         cong_control(sk, ack, sk.delivered - prior_delivered, newly_lost, flag);
         xmit_recovery(sk, rexmit);
+    } else if (flag & kFlagDsackingAck) {
+        // Nothing outstanding, but a D-SACK may still prove a reduction unnecessary.
+        fastretrans_alert(sk, prior_snd_una, 0, flag, rexmit);
+        xmit_recovery(sk, rexmit);
     }
     if (flag & kFlagSndUnaAdvanced) sk.wake();  // sk_write_space
     // tcp_ack_probe: the window opened for data that waited on the persist timer.

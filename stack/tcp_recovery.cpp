@@ -630,27 +630,30 @@ void Tcp::cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacke
 
 // ---- retransmission ----
 
-// tcp_retransmit_skb
-bool Tcp::retransmit_seg(TcpSock& sk, TxSeg& seg) {
+// __tcp_retransmit_skb: the segment again. A loss probe stops here; it is not counted as a
+// retransmission in flight (retrans_out) nor as one to undo.
+void Tcp::retransmit_once(TcpSock& sk, TxSeg& seg) {
     if (seq_before(seg.seq, sk.snd_una)) seg.seq = sk.snd_una;
     const std::uint32_t len = seg.len();
     std::uint8_t flags = wire::kTcpAck;
     if (seg.fin) flags |= wire::kTcpFin;
     if (len) flags |= wire::kTcpPsh;
-    // The window may have shrunk below the segment (RFC 9293 3.8.6.2.1 allows a retransmission
-    // of what was already sent, so only data beyond the window would wait).
     transmit(sk, seg.seq, flags, seg.seq - sk.snd_una, len, false);
     stats_.tcp.inc(TcpMib::RetransSegs);
-    const Nanos now = stack_.clock().now_ns();
-    if (!sk.retrans_stamp) sk.retrans_stamp = ts_now(now);
-    if (sk.undo_retrans < 0) sk.undo_retrans = 0;
-    ++sk.undo_retrans;
-    seg.sacked |= kTcpcbSackedRetrans | kTcpcbEverRetrans;
-    seg.xmit_time = now;
-    ++sk.retrans_out;
+    seg.sacked |= kTcpcbEverRetrans;  // its RTT samples are ambiguous from now on
+    seg.xmit_time = stack_.clock().now_ns();
     ++sk.total_retrans;
     sk.bytes_retrans += len;
-    return true;
+}
+
+// tcp_retransmit_skb: a retransmission of a lost segment, in flight until (s)acked or lost again.
+void Tcp::retransmit_seg(TcpSock& sk, TxSeg& seg) {
+    retransmit_once(sk, seg);
+    seg.sacked |= kTcpcbSackedRetrans;
+    ++sk.retrans_out;
+    if (!sk.retrans_stamp) sk.retrans_stamp = ts_now(seg.xmit_time);
+    if (sk.undo_retrans < 0) sk.undo_retrans = 0;
+    ++sk.undo_retrans;
 }
 
 // tcp_xmit_retransmit_queue: what is marked lost goes again, as the window allows.
@@ -745,7 +748,7 @@ void Tcp::send_loss_probe(TcpSock& sk) {
         if (sk.rtx.empty()) return rearm_rto(sk);
         TxSeg& last = sk.rtx.back();
         if (last.sacked & kTcpcbSackedAcked) return rearm_rto(sk);
-        retransmit_seg(sk, last);
+        retransmit_once(sk, last);
         sk.tlp_retrans = true;
     }
     sk.tlp_high_seq = sk.snd_nxt;
