@@ -325,6 +325,7 @@ private:
     void transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size_t payload_off,
                   std::size_t payload_len, bool syn_options);
     void drop(PacketPtr pkt, DropReason reason);  // tcp_drop_reason
+    std::uint32_t current_mss(const TcpSock& sk) const;  // tcp_current_mss
     void send_dupack(TcpSock& sk, const wire::TcpView& th);  // tcp_send_dupack (with a D-SACK)
     void init_transfer(TcpSock& sk);  // tcp_init_transfer: cwnd, congestion control, windows
     void select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok);  // tcp_select_initial_window

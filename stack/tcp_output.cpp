@@ -123,12 +123,20 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
         if (sk.ts_ok) r.options.timestamp = std::pair{ms_clock(now), sk.ts_recent};
         if (sk.sack_ok && (sk.dsack || sk.num_sacks)) {
             // 40 bytes of options: 4 blocks, or 3 beside a timestamp (MAX_TCP_OPTION_SPACE).
-            const std::size_t room = sk.ts_ok ? 3 : 4;
+            // New data is cut to leave room for them (tcp_current_mss); a retransmission cut
+            // before there were blocks to send carries as many as still fit the MTU (Linux
+            // would split it instead).
+            const std::size_t fit_bytes = rt.dev->mtu() - wire::kIpv4MinHeader - wire::kTcpMinHeader -
+                                          (sk.ts_ok ? 12 : 0);
+            const std::size_t spare = fit_bytes > payload_len + 4 ? fit_bytes - payload_len - 4 : 0;
+            const std::size_t room = std::min<std::size_t>(sk.ts_ok ? 3 : 4, spare / 8);
             std::uint8_t n = 0;
-            if (sk.dsack) r.options.sack[n++] = sk.duplicate_sack;
+            if (sk.dsack && room) {
+                r.options.sack[n++] = sk.duplicate_sack;
+                sk.dsack = false;  // a D-SACK is reported once
+            }
             for (std::size_t i = 0; i < sk.num_sacks && n < room; ++i) r.options.sack[n++] = sk.selective_acks[i];
             r.options.num_sack = n;
-            sk.dsack = false;  // a D-SACK is reported once
         }
     }
     const std::size_t hlen = r.header_len();
@@ -210,6 +218,16 @@ void Tcp::send_reset(const Packet& pkt, const wire::TcpView& th) {
     stack_.ip().ip_local_out(std::move(out), rt, ip);
 }
 
+// tcp_current_mss: the segment size less the SACK blocks this segment will carry.
+std::uint32_t Tcp::current_mss(const TcpSock& sk) const {
+    std::uint32_t mss = sk.mss;
+    if (sk.sack_ok && (sk.dsack || sk.num_sacks)) {
+        const std::uint32_t blocks = std::min<std::uint32_t>(sk.num_sacks + (sk.dsack ? 1 : 0), sk.ts_ok ? 3 : 4);
+        mss -= 4 + 8 * blocks;  // NOP NOP SACK len + the blocks (TCPOLEN_SACK_BASE_ALIGNED)
+    }
+    return mss;
+}
+
 // tcp_cwnd_restart: after an idle period longer than the RTO the window's measure of the path
 // is stale: halve it per RTO idle, down to the initial window (RFC 5681 4.1, RFC 7661).
 static void cwnd_restart(TcpSock& sk, Nanos idle, std::uint32_t ssthresh) {
@@ -246,7 +264,7 @@ void Tcp::push_pending(TcpSock& sk) {
             const std::uint32_t avail = end - sk.snd_nxt;
             const std::uint32_t limit = sk.snd_una + sk.snd_wnd;
             const std::uint32_t room = seq_after(limit, sk.snd_nxt) ? limit - sk.snd_nxt : 0;
-            seg = std::min({avail, std::uint32_t{sk.mss}, room});
+            seg = std::min({avail, current_mss(sk), room});
             if (seg == 0) {
                 // tcp_check_probe_timer: the persist timer, unless one is already running.
                 if (sk.snd_wnd == 0 && sk.packets_out() == 0 && sk.pending == TcpSock::Pending::none)
@@ -256,7 +274,7 @@ void Tcp::push_pending(TcpSock& sk) {
             const bool last = seg == avail;
             // Nagle: a small segment waits while anything is unacknowledged, unless
             // TCP_NODELAY or it is the end before a FIN.
-            if (seg < sk.mss && last && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued) break;
+            if (seg < current_mss(sk) && last && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued) break;
             with_fin = last && sk.fin_queued && seg < room;
         }
         // tcp_event_data_sent: the first send after the pipe drained.
