@@ -394,6 +394,8 @@ std::shared_ptr<TcpSock> Tcp::make_child(TcpSock& listener, Ipv4Address laddr, I
         child->ts_recent_stamp = stack_.clock().now_ns();
     }
     child->sack_ok = opts.sack_permitted && config().tcp_sack;
+    // tcp_ecn_create_request: an ECN-setup SYN (ECE and CWR) and tcp_ecn 1 or 2.
+    if ((th.flags() & wire::kTcpEce) && (th.flags() & wire::kTcpCwr) && config().tcp_ecn) child->ecn_flags = TcpSock::kEcnOk;
     child->ca_ops = listener.ca_ops;  // TCP_CONGESTION set on the listener is inherited
     // tcp_openreq_init_rwin: the SYN-ACK's window in segments of what we will receive.
     child->advmss = route_mss(raddr);

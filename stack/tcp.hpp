@@ -155,6 +155,10 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     bool frto = false;               // F-RTO (RFC 5682) is judging the last timeout
     std::uint32_t highest_sack = 0;  // end of the highest SACKed segment (the forward ACK)
     std::uint32_t rcv_tsecr = 0;     // the TSecr of the last ACK, 0 if it had none
+    // ECN (RFC 3168), tp->ecn_flags: negotiated; a CWR owed on the next new data; ECE owed on
+    // every segment until the peer's CWR (a CE mark arrived).
+    enum EcnFlags : std::uint8_t { kEcnOk = 1, kEcnQueueCwr = 2, kEcnDemandCwr = 4 };
+    std::uint8_t ecn_flags = 0;
     // What the retransmission timer is armed for (icsk_pending).
     enum class Pending : std::uint8_t { none, retrans, probe0, loss_probe, reo_timeout } pending = Pending::none;
 
@@ -358,6 +362,7 @@ private:
     std::uint32_t current_ssthresh(const TcpSock& sk) const;
     void init_undo(TcpSock& sk);
     void init_cwnd_reduction(TcpSock& sk);
+    void enter_cwr(TcpSock& sk);  // tcp_enter_cwr: an ECN echo reduces the window once per RTT
     void cwnd_reduction(TcpSock& sk, int newly_acked_sacked, int newly_lost, int flag);
     void end_cwnd_reduction(TcpSock& sk);
     void enter_recovery(TcpSock& sk);

@@ -97,6 +97,8 @@ void Tcp::rcv_syn_sent(TcpSock& sk, const TcpView& th, const TcpOptions& opts, c
         sk.ts_recent_stamp = stack_.clock().now_ns();
     }
     sk.sack_ok = opts.sack_permitted && config().tcp_sack;
+    // tcp_ecn_rcv_synack: ECE without CWR accepts the ECN we asked for.
+    if (config().tcp_ecn == 1 && (flags & wire::kTcpEce) && !(flags & wire::kTcpCwr)) sk.ecn_flags = TcpSock::kEcnOk;
     sk.mss = std::min<std::uint16_t>(sk.peer_mss, sk.advmss);
     if (sk.ts_ok) sk.mss = static_cast<std::uint16_t>(sk.mss - 12);  // TCPOLEN_TSTAMP_ALIGNED
     sk.snd_wnd = th.window();
@@ -162,6 +164,15 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
     sk.last_rcv = now;
     sk.keepalive_probes_sent = 0;
     ++sk.segs_in;
+    if (sk.ecn_flags & TcpSock::kEcnOk) {
+        // tcp_ecn_accept_cwr / tcp_ecn_check_ce: the sender reacted; a CE mark asks us to echo
+        // ECE until it does (RFC 3168 6.1.3), and to ACK at once.
+        if (flags & wire::kTcpCwr) sk.ecn_flags &= static_cast<std::uint8_t>(~TcpSock::kEcnDemandCwr);
+        if ((wire::Ipv4View(pkt->network_bytes()).tos() & 0x3) == 0x3 && !th.payload().empty()) {
+            sk.ecn_flags |= TcpSock::kEcnDemandCwr;
+            sk.quick_acks = std::max(sk.quick_acks, 1);
+        }
+    }
 
     // PAWS (RFC 7323 5): a timestamp older than the last one in order is an old duplicate.
     if (sk.ts_ok && opts.timestamp && !(flags & wire::kTcpRst) && paws_discard(sk, th, opts)) {
@@ -324,6 +335,7 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
     sk.last_ack_recv = now;
     int flag = 0;
     if (!th.payload().empty()) flag |= kFlagData;
+    if ((th.flags() & wire::kTcpEce) && (sk.ecn_flags & TcpSock::kEcnOk)) flag |= kFlagEce;  // tcp_ecn_rcv_ecn_echo
     // tcp_ack_update_window with tcp_may_update_window: a newer ACK, a newer segment, or the
     // same segment with a larger window (or a zero one).
     const std::uint32_t nwin = std::uint32_t{th.window()} << sk.snd_wscale;
@@ -362,6 +374,7 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
             fastretrans_alert(sk, prior_snd_una, num_dupack, flag, rexmit);
         }
         if (flag & kFlagSetXmitTimer) set_xmit_timer(sk);
+        if (flag & kFlagEce) stats_.ext.inc(TcpExtMib::TCPDeliveredCE, sk.delivered - prior_delivered);
         const int newly_lost = std::max(0, static_cast<int>(sk.lost_out) - static_cast<int>(prior_lost));
         cong_control(sk, ack, sk.delivered - prior_delivered, newly_lost, flag);
         xmit_recovery(sk, rexmit);

@@ -105,6 +105,13 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
     r.seq = seq;
     r.flags = flags;
     r.ack = (flags & wire::kTcpAck) ? sk.rcv_nxt : 0;
+    if ((sk.ecn_flags & TcpSock::kEcnOk) && !(flags & (wire::kTcpSyn | wire::kTcpRst))) {
+        if (payload_len && !seq_before(seq, sk.snd_nxt) && (sk.ecn_flags & TcpSock::kEcnQueueCwr)) {
+            r.flags |= wire::kTcpCwr;
+            sk.ecn_flags &= static_cast<std::uint8_t>(~TcpSock::kEcnQueueCwr);
+        }
+        if (sk.ecn_flags & TcpSock::kEcnDemandCwr) r.flags |= wire::kTcpEce;
+    }
     if (flags & wire::kTcpSyn) {
         r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(sk.rcv_wnd, 65535));  // never scaled (RFC 7323 2.2)
     } else if (!(flags & wire::kTcpRst)) {
@@ -160,6 +167,9 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
     ip.ttl = static_cast<std::uint8_t>(stack_.config().ip_default_ttl);
     ip.dont_fragment = true;  // IP_PMTUDISC_WANT
     ip.id = sk.ip_id++;
+    // tcp_ecn_send: new data is ECN-capable (ECT(0)) and carries a CWR owed; ACKs and
+    // retransmissions are not ECT (RFC 3168 6.1.5); every segment echoes ECE while owed.
+    if ((sk.ecn_flags & TcpSock::kEcnOk) && payload_len && !seq_before(seq, sk.snd_nxt)) ip.tos = 0x02;
     stack_.ip().ip_local_out(std::move(pkt), rt, ip);
 }
 
@@ -168,7 +178,9 @@ void Tcp::send_syn(TcpSock& sk) {
         sk.rtt_start = stack_.clock().now_ns();
         sk.rtt_seq = sk.iss;
     }
-    transmit(sk, sk.iss, wire::kTcpSyn, 0, 0, true);
+    // tcp_ecn_send_syn: with tcp_ecn = 1 the SYN asks for ECN (ECE and CWR, RFC 3168 6.1.1).
+    const bool ask_ecn = config().tcp_ecn == 1;
+    transmit(sk, sk.iss, wire::kTcpSyn | (ask_ecn ? wire::kTcpEce | wire::kTcpCwr : 0), 0, 0, true);
     sk.snd_nxt = sk.iss + 1;
 }
 
@@ -177,7 +189,9 @@ void Tcp::send_synack(TcpSock& sk) {
         sk.rtt_start = stack_.clock().now_ns();
         sk.rtt_seq = sk.iss;
     }
-    transmit(sk, sk.iss, wire::kTcpSyn | wire::kTcpAck, 0, 0, true);
+    // tcp_ecn_make_synack: ECE alone says yes to the peer's ECN-setup SYN.
+    const std::uint8_t ece = (sk.ecn_flags & TcpSock::kEcnOk) ? wire::kTcpEce : 0;
+    transmit(sk, sk.iss, wire::kTcpSyn | wire::kTcpAck | ece, 0, 0, true);
     sk.snd_nxt = sk.iss + 1;
 }
 

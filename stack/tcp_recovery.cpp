@@ -370,6 +370,16 @@ void Tcp::init_cwnd_reduction(TcpSock& sk) {
     sk.prr_delivered = 0;
     sk.prr_out = 0;
     sk.snd_ssthresh = sk.ca_ops->ssthresh(sk);
+    if (sk.ecn_flags & TcpSock::kEcnOk) sk.ecn_flags |= TcpSock::kEcnQueueCwr;  // tcp_ecn_queue_cwr
+}
+
+void Tcp::enter_cwr(TcpSock& sk) {
+    sk.prior_ssthresh = 0;
+    if (sk.ca_state < TcpCaState::cwr) {
+        sk.undo_marker = 0;  // a congestion signal, not a loss: nothing to undo
+        init_cwnd_reduction(sk);
+        set_ca_state(sk, TcpCaState::cwr);
+    }
 }
 
 // tcp_cwnd_reduction (RFC 6937): while the pipe is above ssthresh, send in proportion to what
@@ -449,6 +459,7 @@ void Tcp::enter_loss(TcpSock& sk) {
     set_ca_state(sk, TcpCaState::loss);
     sk.high_seq = sk.snd_nxt;
     sk.tlp_high_seq = 0;
+    if (sk.ecn_flags & TcpSock::kEcnOk) sk.ecn_flags |= TcpSock::kEcnQueueCwr;
     // F-RTO step 1 (RFC 5682 3.1): judge this timeout by the ACKs that follow.
     sk.frto = config().tcp_frto && (new_recovery || sk.retransmits);
 }
@@ -534,8 +545,9 @@ void Tcp::try_keep_open(TcpSock& sk) {
     }
 }
 
-void Tcp::try_to_open(TcpSock& sk, int) {
+void Tcp::try_to_open(TcpSock& sk, int flag) {
     if (!any_retrans_done(sk)) sk.retrans_stamp = 0;
+    if (flag & kFlagEce) enter_cwr(sk);
     if (sk.ca_state != TcpCaState::cwr) try_keep_open(sk);
 }
 

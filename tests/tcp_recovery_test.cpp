@@ -8,6 +8,7 @@
 
 #include "stack/tcp_info.hpp"
 #include "stack/tcp_socket.hpp"
+#include "stack/wire/checksum.hpp"
 #include "test_util.hpp"
 
 using namespace vlo;
@@ -72,8 +73,9 @@ struct Peer {
             stack.run_timers();
         }
     }
-    // Passive open: the peer's SYN (MSS 1460, SACK, TS, wscale 7), our SYN-ACK, its ACK.
-    void open(Nanos rtt = 10 * kNsPerMs) {
+    // Passive open: the peer's SYN (MSS 1460, SACK, TS, wscale 7; ECE|CWR to ask for ECN),
+    // our SYN-ACK, its ACK.
+    void open(Nanos rtt = 10 * kNsPerMs, std::uint8_t syn_flags = 0) {
         TcpSocket listener(stack);
         REQUIRE_FALSE(listener.bind({{}, 80}));
         REQUIRE_FALSE(listener.listen(8));
@@ -81,7 +83,7 @@ struct Peer {
         syn.src_port = 40000;
         syn.dst_port = 80;
         syn.seq = peer_seq - 1;
-        syn.flags = wire::kTcpSyn;
+        syn.flags = wire::kTcpSyn | syn_flags;
         syn.window = 65535;
         syn.options.mss = 1460;
         syn.options.sack_permitted = true;
@@ -91,6 +93,7 @@ struct Peer {
         const auto synack = out();
         REQUIRE(synack.size() == 1);
         our_isn = synack[0].tcp.seq;
+        synack_flags = synack[0].tcp.flags;
         advance(rtt);
         send(0);
         std::error_code ec;
@@ -106,6 +109,27 @@ struct Peer {
         REQUIRE(n == data.size());
     }
     std::uint32_t last_tsval = 0;
+    std::uint8_t synack_flags = 0;
+    // The IP TOS byte of the n-th segment sent (its ECN field is the low two bits).
+    std::uint8_t tos(std::size_t n) const { return eth.sent.at(n)->bytes()[1]; }
+    // The peer's data segment with the IP header's ECN field set to CE (a router's mark).
+    void send_ce(std::size_t payload) {
+        wire::TcpRepr r;
+        r.src_port = 40000;
+        r.dst_port = 80;
+        r.seq = peer_seq;
+        r.ack = our_seq(0);
+        r.flags = wire::kTcpAck;
+        r.window = 2000;
+        r.options.timestamp = std::pair{++ts, last_tsval};
+        std::vector<std::uint8_t> data(payload, 0x5a);
+        auto bytes = test::tcp_segment(them, us, r, data);
+        bytes[1] |= 0x03;  // CE
+        wire::store16(&bytes[10], 0);
+        wire::store16(&bytes[10], wire::checksum_fold(wire::checksum_partial({bytes.data(), 20}, 0)));
+        test::inject(stack, eth, bytes);
+        peer_seq += static_cast<std::uint32_t>(payload);
+    }
 };
 
 std::uint32_t off(const Peer& p, const Out& o) { return o.tcp.seq - p.our_isn - 1; }
@@ -381,4 +405,43 @@ TEST_CASE("a congestion control registered from outside is used by new connectio
     CHECK(eth.sent.size() - before == 5);  // its window, not IW10
     tcp_unregister_congestion_control("fixed5");
     CHECK(tcp_ca_find("fixed5") == nullptr);
+}
+
+TEST_CASE("ECN as RFC 3168: negotiated on request, CE echoed as ECE until CWR, ECE halves cwnd once", "[tcp][ecn]") {
+    Peer p;
+    p.open(10 * kNsPerMs, wire::kTcpEce | wire::kTcpCwr);  // tcp_ecn = 2: answer when asked
+    CHECK((p.synack_flags & (wire::kTcpEce | wire::kTcpCwr)) == wire::kTcpEce);
+    // Receiver: a CE-marked segment is ACKed with ECE, and so is everything until CWR.
+    p.send_ce(100);
+    auto o = p.out();
+    REQUIRE_FALSE(o.empty());
+    CHECK((o.back().tcp.flags & wire::kTcpEce));
+    p.send(0, {}, 100);
+    p.peer_seq += 100;
+    o = p.out();
+    REQUIRE_FALSE(o.empty());
+    CHECK((o.back().tcp.flags & wire::kTcpEce));
+    p.send(0, {}, 100, wire::kTcpAck | wire::kTcpCwr);
+    p.peer_seq += 100;
+    p.advance(50 * kNsPerMs);  // let a delayed ACK go
+    o = p.out();
+    REQUIRE_FALSE(o.empty());
+    CHECK_FALSE((o.back().tcp.flags & wire::kTcpEce));
+    // Sender: new data is ECT(0); an ECE reduces the window (CWR state), and the next new
+    // segment says CWR.
+    const std::size_t first = p.seen;
+    p.write(4);
+    o = p.out();
+    REQUIRE(o.size() == 4);
+    CHECK((p.tos(first) & 0x3) == 0x2);
+    p.advance(10 * kNsPerMs);
+    p.send(kMss, {}, 0, wire::kTcpAck | wire::kTcpEce);
+    CHECK(p.sk().ca_state == TcpCaState::cwr);
+    CHECK(p.sk().snd_ssthresh == 7);  // cubic: 10 * 0.7
+    CHECK(p.ext(TcpExtMib::TCPDeliveredCE) == 1);
+    p.write(1);
+    o = p.out();
+    REQUIRE_FALSE(o.empty());
+    CHECK((o.back().tcp.flags & wire::kTcpCwr));
+    CHECK(p.ext(TcpExtMib::TCPTimeouts) == 0);
 }
