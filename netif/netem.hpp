@@ -1,9 +1,10 @@
 // Linux's netem qdisc (net/sched/sch_netem.c) as a device decorator: what the wrapped device
 // transmits is delayed (with jitter, correlation and a distribution), lost (random, 4-state or
 // Gilbert-Elliott), duplicated, reordered, corrupted and paced at a rate, configured in
-// tc-netem(8)'s words; with `ecn` a loss marks an ECN-capable packet CE instead. Packets wait in netem's time-ordered queue and go to the inner device's
-// xmit when due: right away from the sender's xmit when nothing delays them, else from whoever
-// the watchdog wakes (qdisc_watchdog's hrtimer in the kernel).
+// tc-netem(8)'s words; with `ecn` a loss marks an ECN-capable packet CE instead. Packets wait in
+// netem's time-ordered queue and go to the inner device's xmit when due: right away from the
+// sender's xmit when nothing delays them, else from whoever the watchdog wakes (qdisc_watchdog's
+// hrtimer in the kernel).
 #pragma once
 
 #include <cstdint>

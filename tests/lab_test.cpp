@@ -357,7 +357,7 @@ TEST_CASE("tcp_bulk_lossy reports goodput and recoveries per MiB, and no kernel 
     CHECK(r.at("netem") == "dev lo loss 5% duplicate 2% reorder 25% 50% delay 1ms corrupt 1%");
     CHECK(r.at("netem_packets").get<std::uint64_t>() > 0);  // the stream crossed netem
     CHECK(r.at("netem_lost").is_number_unsigned());
-    CHECK(r.at("rtos").is_number_unsigned());            // TCPTimeouts: kept by every TCP
+    CHECK(r.at("rtos").is_number_unsigned());  // TCPTimeouts: kept by every TCP
     CHECK(r.at("rtos_per_mib").is_number());
     for (const char* key : {"sack_recoveries_per_mib", "loss_probes_per_mib",
                             "fast_recoveries_per_mib", "counters_not_kept"})

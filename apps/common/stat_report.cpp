@@ -44,10 +44,10 @@ std::string nstat_lines(const std::string& snmp_text, bool zeros) {
 std::optional<std::uint64_t> snmp_counter(const std::string& snmp_text, std::string_view group,
                                           std::string_view name) {
     std::optional<std::uint64_t> found;
-    for_each_counter(snmp_text, [&](const std::string& g, const std::string& n,
-                                    const std::string& value) {
-        if (!found && g == group && n == name) found = std::stoull(value);
-    });
+    for_each_counter(snmp_text,
+                     [&](const std::string& g, const std::string& n, const std::string& value) {
+                         if (!found && g == group && n == name) found = std::stoull(value);
+                     });
     return found;
 }
 

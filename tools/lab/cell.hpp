@@ -29,9 +29,9 @@ enum class Workload {
 };
 
 inline constexpr Workload kAllWorkloads[] = {
-    Workload::icmp_echo,  Workload::udp_rr_1B, Workload::tcp_rr_1B,
-    Workload::tcp_rr_64B, Workload::tcp_crr,   Workload::tcp_bulk_1,
-    Workload::tcp_bulk_4, Workload::tcp_bulk_lossy, Workload::overload,  Workload::listeners,
+    Workload::icmp_echo, Workload::udp_rr_1B,  Workload::tcp_rr_1B,  Workload::tcp_rr_64B,
+    Workload::tcp_crr,   Workload::tcp_bulk_1, Workload::tcp_bulk_4, Workload::tcp_bulk_lossy,
+    Workload::overload,  Workload::listeners,
 };
 
 std::string_view workload_name(Workload w);
@@ -43,7 +43,8 @@ bool has_kernel_twin(Workload w);
 const char* kernel_not_applicable(Workload w);
 
 // tcp_bulk_lossy's impairment, netem on lo in tc's words, and its seed.
-inline constexpr const char* kLossyNetem = "loss 5% duplicate 2% reorder 25% 50% delay 1ms corrupt 1%";
+inline constexpr const char* kLossyNetem =
+    "loss 5% duplicate 2% reorder 25% 50% delay 1ms corrupt 1%";
 inline constexpr std::uint64_t kLossySeed = 7;
 
 struct Design {
