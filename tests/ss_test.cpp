@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tools/ss/ss_format.hpp"
+#include "tools/ss/ss_info.hpp"
 
 using namespace vlo;
 using namespace vlo::ss;
@@ -129,22 +130,22 @@ TEST_CASE("ss: columns as wide as render() makes them without a terminal", "[ss]
         s[0].state = TcpState::listen;
         s[0].send_q = 128;
         s[0].lport = 7;
-        s[0].info = quiet_info();
-        s[0].info->tcpi_snd_cwnd = 10;
-        s[0].ca_name = "cubic";
+        tcp_info listener = quiet_info();
+        listener.tcpi_snd_cwnd = 10;
+        s[0].info = ss_info_text(listener, "cubic", TcpState::listen);
         s[1].state = TcpState::established;
         s[1].recv_q = 12345;
         s[1].laddr = Ipv4Address{127, 0, 0, 1};
         s[1].lport = 5001;
         s[1].raddr = Ipv4Address{127, 0, 0, 1};
         s[1].rport = 40000;
-        s[1].info = quiet_info();
-        s[1].info->tcpi_rto = 204000;
-        s[1].info->tcpi_rtt = 31;
-        s[1].info->tcpi_rttvar = 15;
-        s[1].info->tcpi_snd_mss = 65483;
-        s[1].info->tcpi_snd_cwnd = 10;
-        s[1].ca_name = "cubic";
+        tcp_info conn = quiet_info();
+        conn.tcpi_rto = 204000;
+        conn.tcpi_rtt = 31;
+        conn.tcpi_rttvar = 15;
+        conn.tcpi_snd_mss = 65483;
+        conn.tcpi_snd_cwnd = 10;
+        s[1].info = ss_info_text(conn, "cubic", TcpState::established);
         s[2].state = TcpState::time_wait;
         s[2].laddr = Ipv4Address{127, 0, 0, 1};
         s[2].lport = 40002;

@@ -3,8 +3,6 @@
 // tab and tcp_show_info's fields, in ss's order and with its rules for leaving a field out.
 #pragma once
 
-#include <linux/tcp.h>
-
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -24,9 +22,11 @@ struct SsSocket {
     std::uint32_t recv_q = 0, send_q = 0;
     Ipv4Address laddr, raddr;
     std::uint16_t lport = 0, rport = 0;
-    // INET_DIAG_INFO: none for a TIME-WAIT or SYN-RECV socket, which Linux keeps as a minisock
-    // (inet_twsk_diag_fill, inet_req_diag_fill send no tcp_info), so ss prints an empty line.
-    std::optional<tcp_info> info;
+    // tcp_show_info's text (ss_info_text), or none for a TIME-WAIT or SYN-RECV socket, which
+    // Linux keeps as a minisock (inet_twsk_diag_fill, inet_req_diag_fill send no tcp_info), so
+    // ss prints an empty line. Text rather than struct tcp_info: <linux/tcp.h> cannot share a
+    // file with glibc's <netinet/tcp.h>, which Boost.Asio users (vlod) include.
+    std::optional<std::string> info;
     std::string ca_name;  // INET_DIAG_CONG
 };
 
@@ -36,10 +36,6 @@ std::string_view ss_state_name(TcpState s);
 // Whether `ss -t` lists a socket in this state: SS_CONN, every state but LISTEN, CLOSE,
 // TIME-WAIT and SYN-RECV; `ss -ta` lists all.
 bool ss_listed(TcpState s, bool all);
-
-// tcp_show_info's text for one socket: " cubic wscale:7,7 rto:204 rtt:0.031/0.015 ...", with
-// -n's numeric rates ("send 33928727273bps") and without -o's option words ("ts sack").
-std::string ss_info_text(const tcp_info& info, std::string_view ca_name, TcpState state);
 
 // The whole listing: "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process" and the
 // sockets, each followed by "\t" and its info text on a line of its own, the columns as wide
