@@ -6,6 +6,7 @@
 #include <random>
 #include <utility>
 
+#include "netif/inet_ecn.hpp"
 #include "netif/packet_pool.hpp"
 
 namespace vlo {
@@ -193,7 +194,17 @@ void NetemDevice::enqueue(PacketPtr pkt, Nanos now, bool is_duplicate) {
     int count = 1;
     // A duplicate is not duplicated again (the kernel marks it with tc_depth).
     if (!is_duplicate && spec_.duplicate && spec_.duplicate >= dup_cor_.next(prng_)) ++count;
-    if (loss_event()) --count;
+    if (loss_event()) {
+        // With `ecn` the loss marks an ECN-capable packet CE and lets it go on (and its
+        // duplicate, copied below, with it); netem_enqueue counts the mark in qstats.drops all
+        // the same. A not-ECT packet is lost as without `ecn`.
+        if (spec_.ecn && inet_ecn_set_ce(*pkt)) {
+            ++stats_.ecn_mark;
+            ++stats_.drops;
+        } else {
+            --count;
+        }
+    }
     if (count == 0) {
         ++stats_.lost;
         ++stats_.drops;
@@ -372,10 +383,10 @@ std::string NetemDevice::tc_show() const {
     out += buf;
     std::snprintf(
         buf, sizeof buf,
-        "  delayed %llu dropped %llu corrupted %llu duplicated %llu reordered %llu ecn_marked 0",
+        "  delayed %llu dropped %llu corrupted %llu duplicated %llu reordered %llu ecn_marked %llu",
         static_cast<unsigned long long>(s.delayed), static_cast<unsigned long long>(s.lost),
         static_cast<unsigned long long>(s.corrupted), static_cast<unsigned long long>(s.duplicated),
-        static_cast<unsigned long long>(s.reordered));
+        static_cast<unsigned long long>(s.reordered), static_cast<unsigned long long>(s.ecn_mark));
     out += buf;
     if (s.alloc_errors) out += " alloc_errors " + std::to_string(s.alloc_errors);
     out += " rate_waits " + std::to_string(s.rate_waits) + " limit_drops " +

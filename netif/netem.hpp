@@ -1,9 +1,10 @@
 // Linux's netem qdisc (net/sched/sch_netem.c) as a device decorator: what the wrapped device
 // transmits is delayed (with jitter, correlation and a distribution), lost (random, 4-state or
 // Gilbert-Elliott), duplicated, reordered, corrupted and paced at a rate, configured in
-// tc-netem(8)'s words. Packets wait in netem's time-ordered queue and go to the inner device's
-// xmit when due: right away from the sender's xmit when nothing delays them, else from whoever
-// the watchdog wakes (qdisc_watchdog's hrtimer in the kernel).
+// tc-netem(8)'s words; with `ecn` a loss marks an ECN-capable packet CE instead. Packets wait in
+// netem's time-ordered queue and go to the inner device's xmit when due: right away from the
+// sender's xmit when nothing delays them, else from whoever the watchdog wakes (qdisc_watchdog's
+// hrtimer in the kernel).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,7 @@ struct NetemStats {
     std::uint64_t duplicated = 0;    // copies made and queued
     std::uint64_t reordered = 0;     // sent ahead of the queue
     std::uint64_t corrupted = 0;     // one bit flipped
+    std::uint64_t ecn_mark = 0;      // `ecn`: marked CE where loss_event would have dropped
     std::uint64_t alloc_errors = 0;  // a duplicate the pool could not copy
     // vlo's own:
     std::uint64_t rate_waits = 0;   // had to wait for an earlier packet to leave at `rate`

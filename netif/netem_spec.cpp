@@ -24,6 +24,7 @@ constexpr std::string_view kUsage =
     "                 [ loss state P13 [ P31 [ P32 [ P23 [ P14 ] ] ] ] ]\n"
     "                 [ loss gemodel PERCENT [ R [ 1-H [ 1-K ] ] ] ]\n"
     "                 [ seed SEED ]\n"
+    "                 [ ecn ]\n"
     "                 [ reorder PERCENT [ CORRELATION ] [ gap DISTANCE ] ]\n"
     "                 [ rate RATE [ PACKETOVERHEAD ] [ CELLSIZE ] [ CELLOVERHEAD ] ]\n";
 
@@ -254,7 +255,10 @@ class Parser {
             spec_.seed = seed;
             return true;
         }
-        if (matches(w, "ecn")) return fail("\"ecn\" is not supported by vlo's netem");
+        if (matches(w, "ecn")) {
+            spec_.ecn = true;
+            return true;
+        }
         if (matches(w, "reorder")) return probability("reorder", spec_.reorder, spec_.reorder_corr);
         if (matches(w, "corrupt")) return probability("corrupt", spec_.corrupt, spec_.corrupt_corr);
         if (matches(w, "gap")) {
@@ -406,6 +410,9 @@ class Parser {
         } else if (spec_.gap > 0) {
             return fail("gap specified without reorder probability");
         }
+        // Marking replaces losses: without a loss model there is nothing to mark.
+        if (spec_.ecn && spec_.loss_model == NetemLossModel::random && spec_.loss == 0)
+            return fail("ecn requested without loss model");
         if (dist_given_ && (spec_.latency == 0 || spec_.jitter == 0))
             return fail("distribution specified but no latency and jitter values");
         return true;
@@ -522,6 +529,7 @@ std::string NetemSpec::to_string(std::uint64_t seed_in_use) const {
     }
     // The kernel dumps TCA_NETEM_PRNG_SEED always, so tc always shows it.
     s += " seed " + std::to_string(seed_in_use);
+    if (ecn) s += " ecn ";  // netem_print_opt's own spacing
     if (gap) s += " gap " + std::to_string(gap);
     return s;
 }

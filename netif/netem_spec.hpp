@@ -55,6 +55,8 @@ struct NetemSpec {
     std::int32_t cell_overhead = 0;
 
     std::optional<std::uint64_t> seed;  // none: a random one, shown by to_string
+    // TCA_NETEM_ECN: a loss marks an ECN-capable packet CE instead of dropping it.
+    bool ecn = false;
 
     // netem_print_opt's text, as `tc qdisc show` prints after "qdisc netem 8001: root refcnt 2 ":
     // "limit 1000 delay 10ms  1ms 25% loss 5% ... seed N". `seed` is the one in use.

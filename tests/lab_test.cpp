@@ -100,7 +100,7 @@ TEST_CASE("the default plan puts every design beside the kernel", "[lab]") {
     CHECK(designs.count("ring/busypoll cpus=2") == 1);
     CHECK(listeners == 1);
     CHECK(inline_cells == 2);
-    CHECK(plan.size() == 7 + 8 * 12 + 2 + 1);
+    CHECK(plan.size() == 7 + 9 * 12 + 2 + 1);  // tcp_bulk_lossy has no kernel row
 
     o.workloads = {Workload::udp_rr_1B, Workload::udp_rr_1B};
     o.workers = {WorkerKind::inline_};
@@ -334,4 +334,37 @@ TEST_CASE("a bulk transfer with a lagging reader loses nothing on lo", "[lab]") 
     CHECK(s.tcp.get(TcpMib::RetransSegs) == 0);
     CHECK(s.ext.get(TcpExtMib::TCPOFOQueue) == 0);
     CHECK(s.ext.get(TcpExtMib::TCPZeroWindowDrop) == 0);
+}
+
+TEST_CASE("tcp_bulk_lossy reports goodput and recoveries per MiB, and no kernel number", "[lab]") {
+    LabOptions o;
+    o.workloads = {Workload::tcp_bulk_lossy};
+    o.queues = {QueueKind::list};
+    o.workers = {WorkerKind::softirq};
+    o.cpus = {1};
+    o.seconds = 1;  // long enough that a backed-off RTO cannot stall the whole window
+    const auto plan = plan_cells(o);
+    REQUIRE(plan.size() == 1);  // vlo alone: the kernel's lo has no netem here
+    CHECK_FALSE(plan[0].kernel);
+    const LabReport report = run_lab(o);
+    const nlohmann::json j = report_json(report);
+    REQUIRE(j.at("results").size() == 1);
+    const auto& r = j.at("results")[0];
+    INFO(r.dump(1));
+    CHECK(r.at("ok") == true);
+    CHECK(r.at("workload") == "tcp_bulk_lossy");
+    CHECK(r.at("gbit_per_s").get<double>() > 0);
+    CHECK(r.at("netem") == "dev lo loss 5% duplicate 2% reorder 25% 50% delay 1ms corrupt 1%");
+    CHECK(r.at("netem_packets").get<std::uint64_t>() > 0);  // the stream crossed netem
+    CHECK(r.at("netem_lost").is_number_unsigned());
+    CHECK(r.at("rtos").is_number_unsigned());  // TCPTimeouts: kept by every TCP
+    CHECK(r.at("rtos_per_mib").is_number());
+    for (const char* key : {"sack_recoveries_per_mib", "loss_probes_per_mib",
+                            "fast_recoveries_per_mib", "counters_not_kept"})
+        CHECK(r.contains(key));
+    CHECK(r.at("kernel_baseline").get<std::string>().rfind("not applicable: ", 0) == 0);
+    CHECK(j.at("kernel_not_applicable").contains("tcp_bulk_lossy"));
+    const std::string table = report_markdown(report);
+    CHECK(table.find("tcp_bulk_lossy (netem on lo:") != std::string::npos);
+    CHECK(table.find("The kernel: not applicable") != std::string::npos);
 }

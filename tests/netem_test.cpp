@@ -279,7 +279,8 @@ TEST_CASE("netem refuses bad words with tc's message naming them", "[netem]") {
     CHECK(parse_error("delay 10ms distribution normal") ==
           "distribution specified but no latency and jitter values");
     CHECK(parse_error("delay 10ms 1ms distribution weird") == "No distribution data for weird");
-    CHECK(parse_error("loss 1% ecn") == "\"ecn\" is not supported by vlo's netem");
+    CHECK(parse_error("ecn") == "ecn requested without loss model");
+    CHECK(parse_error("delay 1ms loss 0% ecn") == "ecn requested without loss model");
     CHECK(parse_error("help").rfind("Usage: ... netem [ limit PACKETS ]", 0) == 0);
 }
 
@@ -311,6 +312,10 @@ TEST_CASE("netem prints its options as tc qdisc show does", "[netem]") {
     CHECK(spec("rate 1500kbit 20 100 5").to_string(5) ==
           "limit 1000 rate 1500Kbit packetoverhead 20 cellsize 100 celloverhead 5 seed 5");
     CHECK(spec("delay 40ns").to_string(6) == "limit 1000 delay 40ns seed 6");
+    // netem_print_opt prints " ecn " after the seed, trailing blank and all.
+    CHECK(spec("loss 5% ecn").to_string(7) == "limit 1000 loss 5% seed 7 ecn ");
+    CHECK(spec("delay 10ms reorder 25% gap 5 loss 1% ecn").to_string(8) ==
+          "limit 1000 delay 10ms loss 1% reorder 25% seed 8 ecn  gap 5");
 }
 
 TEST_CASE("netem with no impairment passes packets straight through in order", "[netem]") {
@@ -793,4 +798,85 @@ TEST_CASE("netem shows its counters as tc -s qdisc show", "[netem]") {
               std::to_string(s.limit_drops) + "\n");
     CHECK(s.packets + s.backlog_packets + s.lost + s.limit_drops == 200);
     CHECK(s.bytes == 100 * s.packets);
+}
+
+namespace {
+
+// A 20-byte IPv4 header (then 8 bytes of payload) with the given TOS and a valid checksum.
+PacketPtr ipv4_packet(std::uint8_t tos) {
+    Bytes b = {0x45, tos, 0, 28, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 2};
+    b.resize(28, 0xab);
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < 20; i += 2) sum += std::uint32_t(b[i] << 8 | b[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    b[10] = static_cast<std::uint8_t>(~sum >> 8);
+    b[11] = static_cast<std::uint8_t>(~sum);
+    PacketPtr p = PacketPool::instance().alloc(b.size());
+    std::copy(b.begin(), b.end(), p->put(b.size()));
+    return p;
+}
+
+// The ones' complement sum of an IPv4 header, its checksum included: 0xffff when it checks.
+std::uint16_t ip_header_sum(const Bytes& b) {
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < 20; i += 2) sum += std::uint32_t(b[i] << 8 | b[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<std::uint16_t>(sum);
+}
+
+}  // namespace
+
+TEST_CASE("netem ecn marks CE on ECN-capable packets where loss would drop them", "[netem]") {
+    Bench b("loss 100% ecn seed 1");
+    b.netem.xmit(ipv4_packet(0x02));  // ECT(0)
+    b.netem.xmit(ipv4_packet(0xb9));  // DSCP 46, ECT(1)
+    b.netem.xmit(ipv4_packet(0x03));  // CE already: INET_ECN_set_ce says marked, changes nothing
+    b.netem.xmit(ipv4_packet(0x00));  // not-ECT: lost
+    b.netem.xmit(numbered(7));        // not IP at all: lost
+    REQUIRE(b.wire.sent.size() == 3);
+    CHECK(b.wire.sent[0].bytes[1] == 0x03);
+    CHECK(b.wire.sent[1].bytes[1] == 0xbb);  // the DSCP kept
+    CHECK(b.wire.sent[2].bytes[1] == 0x03);
+    for (const auto& s : b.wire.sent) {
+        CHECK(ip_header_sum(s.bytes) == 0xffff);  // the header checksum follows the TOS
+        CHECK(std::equal(s.bytes.begin() + 20, s.bytes.end(), Bytes(8, 0xab).begin()));
+    }
+    const NetemStats st = b.netem.stats();
+    CHECK(st.ecn_mark == 3);
+    CHECK(st.lost == 2);
+    CHECK(st.drops == 5);  // netem_enqueue counts a mark in qstats.drops too
+    CHECK(b.netem.tc_show().find(" ecn_marked 3 ") != std::string::npos);
+
+    // Without ecn the same ECT packet is simply lost.
+    Bench plain("loss 100% seed 1");
+    plain.netem.xmit(ipv4_packet(0x02));
+    CHECK(plain.wire.sent.empty());
+    CHECK(plain.netem.stats().ecn_mark == 0);
+}
+
+TEST_CASE("netem ecn marks an IPv6 packet's traffic class and leaves the rest", "[netem]") {
+    Bench b("loss 100% ecn seed 1");
+    Bytes h(48, 0);
+    h[0] = 0x6b;  // version 6, traffic class 0xb1: DSCP 44, ECT(1)
+    h[1] = 0x10;
+    h[6] = 17;
+    h[7] = 64;
+    PacketPtr p = PacketPool::instance().alloc(h.size());
+    std::copy(h.begin(), h.end(), p->put(h.size()));
+    b.netem.xmit(std::move(p));
+    REQUIRE(b.wire.sent.size() == 1);
+    CHECK(b.wire.sent[0].bytes[0] == 0x6b);
+    CHECK(b.wire.sent[0].bytes[1] == 0x30);  // traffic class 0xb3: CE
+    CHECK(std::equal(h.begin() + 2, h.end(), b.wire.sent[0].bytes.begin() + 2));
+}
+
+TEST_CASE("netem ecn with partial loss marks the lost share and passes the rest", "[netem]") {
+    Bench b("loss 30% ecn seed 12345");
+    for (int i = 0; i < 1000; ++i) b.netem.xmit(ipv4_packet(0x01));
+    REQUIRE(b.wire.sent.size() == 1000);  // nothing lost: every loss became a mark
+    std::size_t ce = 0;
+    for (const auto& s : b.wire.sent) ce += (s.bytes[1] & 3) == 3;
+    CHECK(ce == b.netem.stats().ecn_mark);
+    CHECK(ce > 250);
+    CHECK(ce < 350);
 }

@@ -9,10 +9,13 @@
 
 namespace vlo::apps {
 
-std::string nstat_lines(const std::string& snmp_text, bool zeros) {
+namespace {
+
+// Calls fn(group, name, value) for each counter of the "Group: names" / "Group: values" pairs.
+template <class Fn>
+void for_each_counter(const std::string& snmp_text, Fn&& fn) {
     std::istringstream in(snmp_text);
-    std::string names, values, out;
-    char line[160];
+    std::string names, values;
     while (std::getline(in, names) && std::getline(in, values)) {
         std::istringstream n(names), v(values);
         std::string group, name, value;
@@ -20,13 +23,32 @@ std::string nstat_lines(const std::string& snmp_text, bool zeros) {
         v >> value;
         if (group.empty() || group.back() != ':') break;
         group.pop_back();
-        while (n >> name && v >> value) {
-            if (value == "0" && !zeros) continue;
-            std::snprintf(line, sizeof line, "%-31s %s\n", (group + name).c_str(), value.c_str());
-            out += line;
-        }
+        while (n >> name && v >> value) fn(group, name, value);
     }
+}
+
+}  // namespace
+
+std::string nstat_lines(const std::string& snmp_text, bool zeros) {
+    std::string out;
+    char line[160];
+    for_each_counter(snmp_text, [&](const std::string& group, const std::string& name,
+                                    const std::string& value) {
+        if (value == "0" && !zeros) return;
+        std::snprintf(line, sizeof line, "%-31s %s\n", (group + name).c_str(), value.c_str());
+        out += line;
+    });
     return out;
+}
+
+std::optional<std::uint64_t> snmp_counter(const std::string& snmp_text, std::string_view group,
+                                          std::string_view name) {
+    std::optional<std::uint64_t> found;
+    for_each_counter(snmp_text,
+                     [&](const std::string& g, const std::string& n, const std::string& value) {
+                         if (!found && g == group && n == name) found = std::stoull(value);
+                     });
+    return found;
 }
 
 std::string stat_report(Stack& stack) {

@@ -399,6 +399,7 @@ class Netcat {
                     TcpEnd end(s);
                     readwrite(end);
                 }
+                if (io_.session_end) io_.session_end();
                 s.close();
             }
         }
@@ -453,6 +454,7 @@ class Netcat {
                         conn->peer_address().port);
         TcpEnd end(*conn);
         readwrite(end);
+        if (io_.session_end) io_.session_end();
         conn->close();
         l.close();
         return 0;

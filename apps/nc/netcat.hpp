@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@ struct NcIo {
     int in = STDIN_FILENO;    // what "stdin" is copied from (-d: not read)
     int out = STDOUT_FILENO;  // where what the network sends is written
     FILE* err = stderr;       // netcat's messages, each "vlo-nc: ..." or a -v report line
+    // Called when a TCP session's copying is over, before netcat closes its socket: the last
+    // moment the connection's state can be seen (--stat's ss listing).
+    std::function<void()> session_end{};
 };
 
 // Runs netcat on `stack` and returns its exit status: 0 when a connection (or, with -l, a

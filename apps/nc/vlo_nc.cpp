@@ -17,6 +17,7 @@
 #include "apps/servers/servers.hpp"
 #include "netif/trace_log.hpp"
 #include "stack/stack.hpp"
+#include "tools/ss/ss_collect.hpp"
 
 namespace {
 
@@ -64,6 +65,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (o.stack.trace > 0) stack.ip().trace_next(o.stack.trace);
+    // --stat's `ss -tani`: taken as the session ends, before netcat closes its socket, for that
+    // is what a user wants to see: the connection with its cwnd, RTT and retransmissions. By
+    // exit every socket is closed and gone. The client's own socket has usually seen the
+    // peer's FIN by then and sits in TIME-WAIT, which ss shows without tcp_info as Linux keeps
+    // it as a minisock; the server's end (--serve) is still there in full. Without a session
+    // (refused, -z) the listing at exit stands in.
+    std::string ss_listing;
+    nc::NcIo io;
+    if (o.stat) io.session_end = [&] { ss_listing = ss::ss_text(stack, true); };
     int rc;
     {
         servers::ServerHost host(stack);
@@ -72,13 +82,19 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "vlo-nc: --serve %s\n", err->c_str());
                 return 2;
             }
-        rc = nc::run_nc(stack, o);
+        rc = nc::run_nc(stack, o, io);
     }  // the servers stop: every thread joined, every socket closed
     // What the sockets still hold would go on to the peer after a kernel process exits; this
     // stack dies with the process, so it finishes that first (bounded, as tcp_fin_timeout).
     stack.linger(60 * kNsPerSec);
     if (o.stack.trace > 0 && !report_traces(o.stack)) rc = 1;
     if (std::string capture = o.stack.finish(stack); !capture.empty()) std::fputs(capture.c_str(), stderr);
-    if (o.stat) std::fputs(apps::stat_report(stack).c_str(), stderr);  // stdout is the data
+    if (o.stat) {  // stdout is the data
+        std::fputs(apps::stat_report(stack).c_str(), stderr);
+        const bool at_exit = ss_listing.empty();
+        std::fprintf(stderr, "\nss -tani (%s):\n%s",
+                     at_exit ? "at exit" : "as the session ended, before close",
+                     (at_exit ? ss::ss_text(stack, true) : ss_listing).c_str());
+    }
     return rc;
 }

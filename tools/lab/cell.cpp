@@ -22,6 +22,8 @@ std::string_view workload_name(Workload w) {
             return "tcp_bulk_1";
         case Workload::tcp_bulk_4:
             return "tcp_bulk_4";
+        case Workload::tcp_bulk_lossy:
+            return "tcp_bulk_lossy";
         case Workload::overload:
             return "overload";
         case Workload::listeners:
@@ -36,7 +38,16 @@ std::optional<Workload> parse_workload(std::string_view name) {
     return std::nullopt;
 }
 
-bool has_kernel_twin(Workload w) { return w != Workload::overload && w != Workload::listeners; }
+bool has_kernel_twin(Workload w) {
+    return w != Workload::overload && w != Workload::listeners && !kernel_not_applicable(w);
+}
+
+const char* kernel_not_applicable(Workload w) {
+    if (w != Workload::tcp_bulk_lossy) return nullptr;
+    // The same impairment on the kernel's side would be `tc qdisc add dev lo root netem ...`.
+    return "the kernel's lo cannot be impaired here: these machines' kernel is built without "
+           "sch_netem, and netem on the host's lo would impair every other program on it";
+}
 
 StackConfig design_config(const Design& d) {
     StackConfig c;

@@ -23,20 +23,29 @@ enum class Workload {
     tcp_crr,
     tcp_bulk_1,
     tcp_bulk_4,
+    tcp_bulk_lossy,
     overload,
     listeners
 };
 
 inline constexpr Workload kAllWorkloads[] = {
-    Workload::icmp_echo,  Workload::udp_rr_1B, Workload::tcp_rr_1B,
-    Workload::tcp_rr_64B, Workload::tcp_crr,   Workload::tcp_bulk_1,
-    Workload::tcp_bulk_4, Workload::overload,  Workload::listeners,
+    Workload::icmp_echo, Workload::udp_rr_1B,  Workload::tcp_rr_1B,  Workload::tcp_rr_64B,
+    Workload::tcp_crr,   Workload::tcp_bulk_1, Workload::tcp_bulk_4, Workload::tcp_bulk_lossy,
+    Workload::overload,  Workload::listeners,
 };
 
 std::string_view workload_name(Workload w);
 std::optional<Workload> parse_workload(std::string_view name);
 // overload and listeners measure vlo alone: the kernel offers no comparable knob.
 bool has_kernel_twin(Workload w);
+// Why a workload has no kernel row although the kernel runs the same protocol (tcp_bulk_lossy:
+// no netem on the kernel's lo here), or nullptr.
+const char* kernel_not_applicable(Workload w);
+
+// tcp_bulk_lossy's impairment, netem on lo in tc's words, and its seed.
+inline constexpr const char* kLossyNetem =
+    "loss 5% duplicate 2% reorder 25% 50% delay 1ms corrupt 1%";
+inline constexpr std::uint64_t kLossySeed = 7;
 
 struct Design {
     QueueKind queue = QueueKind::list;
@@ -88,6 +97,18 @@ struct ListenerFigures {
     std::string stopped_by;       // "" (all bound), "time" or "memory"
 };
 
+// tcp_bulk_lossy: how the stream's TCP recovered, over the timed part, from the stack's TcpExt
+// counters read by name. A counter this stack's TCP does not keep is nullopt, not 0.
+struct LossFigures {
+    std::optional<std::uint64_t> rtos;             // TCPTimeouts
+    std::optional<std::uint64_t> sack_recoveries;  // TCPSackRecovery
+    std::optional<std::uint64_t> reno_recoveries;  // TCPRenoRecovery
+    std::optional<std::uint64_t> loss_probes;      // TCPLossProbes
+    std::optional<std::uint64_t> retrans_segs;     // Tcp RetransSegs
+    std::uint64_t netem_packets = 0;               // what netem passed on (both directions)
+    std::uint64_t netem_lost = 0;                  // what netem's loss took
+};
+
 struct CellResult {
     CellSpec spec;
     bool ok = true;
@@ -108,6 +129,7 @@ struct CellResult {
         ksoftirqd_wakeups;
     std::optional<OverloadFigures> overload;
     std::optional<ListenerFigures> listeners;
+    std::optional<LossFigures> losses;
 
     double ops_per_s() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
 };

@@ -383,6 +383,10 @@ CellResult run_kernel_cell(const CellSpec& spec) {
         case Workload::tcp_bulk_4:
             tcp_bulk(r, 4);
             break;
+        case Workload::tcp_bulk_lossy:
+            r.ok = false;
+            r.error = kernel_not_applicable(spec.workload);
+            break;
         case Workload::overload:
         case Workload::listeners:
             r.ok = false;

@@ -20,7 +20,45 @@ std::map<Workload, double> kernel_rates(const LabReport& report) {
     return k;
 }
 
-bool is_bulk(Workload w) { return w == Workload::tcp_bulk_1 || w == Workload::tcp_bulk_4; }
+bool is_bulk(Workload w) {
+    return w == Workload::tcp_bulk_1 || w == Workload::tcp_bulk_4 || w == Workload::tcp_bulk_lossy;
+}
+
+json optional_count(const std::optional<std::uint64_t>& v);
+
+// A count and its rate per MiB written, null (never 0) when the stack does not keep it.
+void per_mib(json& j, const std::string& name, const std::optional<std::uint64_t>& v, double mib) {
+    j[name] = optional_count(v);
+    j[name + "_per_mib"] = v && mib > 0 ? json(static_cast<double>(*v) / mib) : json(nullptr);
+}
+
+std::optional<std::uint64_t> sum(const std::optional<std::uint64_t>& a,
+                                 const std::optional<std::uint64_t>& b) {
+    if (!a && !b) return std::nullopt;
+    return a.value_or(0) + b.value_or(0);
+}
+
+// tcp_bulk_lossy's figures into its record: goodput is gbit_per_s; recoveries per MiB written.
+void add_loss_fields(json& j, const LossFigures& l, std::uint64_t bytes) {
+    const double mib = static_cast<double>(bytes) / (1 << 20);
+    j["netem"] = std::string("dev lo ") + kLossyNetem;
+    j["seed"] = kLossySeed;
+    j["mib"] = mib;
+    per_mib(j, "rtos", l.rtos, mib);
+    per_mib(j, "fast_recoveries", sum(l.sack_recoveries, l.reno_recoveries), mib);
+    per_mib(j, "sack_recoveries", l.sack_recoveries, mib);
+    per_mib(j, "reno_recoveries", l.reno_recoveries, mib);
+    per_mib(j, "loss_probes", l.loss_probes, mib);
+    per_mib(j, "retrans_segs", l.retrans_segs, mib);
+    j["netem_packets"] = l.netem_packets;
+    j["netem_lost"] = l.netem_lost;
+    json missing = json::array();
+    if (!l.rtos) missing.push_back("TcpExtTCPTimeouts");
+    if (!l.sack_recoveries) missing.push_back("TcpExtTCPSackRecovery");
+    if (!l.reno_recoveries) missing.push_back("TcpExtTCPRenoRecovery");
+    if (!l.loss_probes) missing.push_back("TcpExtTCPLossProbes");
+    j["counters_not_kept"] = std::move(missing);  // by this stack's TCP: null above, not 0
+}
 
 double per_op(double total, std::uint64_t ops) {
     return ops ? total / static_cast<double>(ops) : 0;
@@ -71,6 +109,9 @@ json cell_json(const CellSummary& c, const std::map<Workload, double>& kernel) {
     j["errors"] = r.errors;
     if (is_bulk(s.workload))
         j["gbit_per_s"] = r.seconds > 0 ? static_cast<double>(r.bytes) * 8 / r.seconds / 1e9 : 0;
+    if (r.losses) add_loss_fields(j, *r.losses, r.bytes);
+    if (const char* why = kernel_not_applicable(s.workload))
+        j["kernel_baseline"] = std::string("not applicable: ") + why;
     json cdf = json::array();
     for (const auto& [us, frac] : r.latency.cdf(120)) cdf.push_back({us, frac});
     j["latency_cdf"] = std::move(cdf);
@@ -137,9 +178,15 @@ json report_json(const LabReport& report) {
     const auto kernel = kernel_rates(report);
     json results = json::array();
     for (const CellSummary& c : report.cells) results.push_back(cell_json(c, kernel));
+    // Workloads of this run whose kernel row is left out on purpose, and why.
+    json not_applicable = json::object();
+    for (const CellSummary& c : report.cells)
+        if (const char* why = kernel_not_applicable(c.median.spec.workload))
+            not_applicable[std::string(workload_name(c.median.spec.workload))] = why;
     utsname u{};
     uname(&u);
     return {{"results", std::move(results)},
+            {"kernel_not_applicable", std::move(not_applicable)},
             {"quick", report.options.quick},
             {"cell_seconds", report.options.cell_seconds()},
             {"repeats", report.options.repeat},
@@ -209,6 +256,31 @@ std::string report_markdown(const LabReport& report) {
                std::to_string(o->unaccounted) + " | " + std::to_string(o->pool_heap_allocations) +
                " | " + si(static_cast<double>(o->heap_delta_bytes)) + "B |\n";
     }
+    bool lossy_header = false;
+    for (const CellSummary& c : report.cells) {
+        const auto& l = c.median.losses;
+        if (!l || !c.ok()) continue;
+        if (!lossy_header) {
+            out += std::string("\ntcp_bulk_lossy (netem on lo: ") + kLossyNetem + ", seed " +
+                   std::to_string(kLossySeed) +
+                   "; per MiB written, '-' where this TCP keeps no such counter):\n\n"
+                   "| design | Gbit/s | RTOs/MiB | fast recoveries/MiB | loss probes/MiB | "
+                   "retransmits/MiB | netem lost |\n|---|---:|---:|---:|---:|---:|---:|\n";
+            lossy_header = true;
+        }
+        const double mib = static_cast<double>(c.median.bytes) / (1 << 20);
+        auto rate = [&](const std::optional<std::uint64_t>& v) {
+            return v && mib > 0 ? fmt("%.2f", static_cast<double>(*v) / mib) : std::string("-");
+        };
+        out += "| " + cell_label(c.median.spec) + " | " +
+               fmt("%.3f", static_cast<double>(c.median.bytes) * 8 / c.median.seconds / 1e9) +
+               " | " + rate(l->rtos) + " | " + rate(sum(l->sack_recoveries, l->reno_recoveries)) +
+               " | " + rate(l->loss_probes) + " | " + rate(l->retrans_segs) + " | " +
+               std::to_string(l->netem_lost) + " |\n";
+    }
+    if (lossy_header)
+        out += std::string("\nThe kernel: not applicable, ") +
+               kernel_not_applicable(Workload::tcp_bulk_lossy) + ".\n";
     for (const CellSummary& c : report.cells) {
         const auto& l = c.median.listeners;
         if (!l) continue;

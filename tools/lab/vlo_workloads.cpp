@@ -6,9 +6,11 @@
 #include <thread>
 #include <vector>
 
+#include "apps/common/stack_options.hpp"
 #include "netif/cpu.hpp"
 #include "stack/stack.hpp"
 #include "stack/tcp_socket.hpp"
+#include "tools/lab/loss_counters.hpp"
 #include "tools/lab/timed.hpp"
 #include "tools/lab/vlo_counters.hpp"
 #include "tools/lab/workloads.hpp"
@@ -183,7 +185,10 @@ void tcp_crr(CellResult& r, Stack& stack) {
 }
 
 // `streams` connections, each with a writer thread (64 KiB writes, an op each) and a reader.
-void tcp_bulk(CellResult& r, Stack& stack, unsigned streams) {
+// `lossy`: the stack's lo is impaired; a write may wait out several backed-off RTOs, and the
+// TCP recovery counters are read over the timed part.
+void tcp_bulk(CellResult& r, Stack& stack, unsigned streams, bool lossy = false) {
+    const Nanos op_timeout = lossy ? 60 * kNsPerSec : kOpTimeout;
     const Design& d = r.spec.design;
     TcpSocket listener(stack);
     if (listener.bind({kInaddrLoopback, kServerPort}) || listener.listen(16)) {
@@ -195,8 +200,8 @@ void tcp_bulk(CellResult& r, Stack& stack, unsigned streams) {
     for (unsigned i = 0; i < streams; ++i) {
         clients.push_back(std::make_unique<TcpSocket>(stack));
         std::error_code ec;
-        if (clients.back()->connect({kInaddrLoopback, kServerPort}, kOpTimeout) ||
-            !(conns.emplace_back(listener.accept(ec, kOpTimeout)))) {
+        if (clients.back()->connect({kInaddrLoopback, kServerPort}, op_timeout) ||
+            !(conns.emplace_back(listener.accept(ec, op_timeout)))) {
             r.ok = false;
             r.error = "connect failed";
             return;
@@ -231,7 +236,7 @@ void tcp_bulk(CellResult& r, Stack& stack, unsigned streams) {
             for (int p;
                  (p = phase.load(std::memory_order_relaxed)) != stopping && n < kMaxOpsPerCell;) {
                 std::size_t sent = 0;
-                if (clients[i]->send(buf, sent, kOpTimeout)) {
+                if (clients[i]->send(buf, sent, op_timeout)) {
                     failed = true;
                     break;
                 }
@@ -250,6 +255,7 @@ void tcp_bulk(CellResult& r, Stack& stack, unsigned streams) {
     };
     sleep_s(warmup_seconds(r.spec.seconds));
     const VloCounters before = VloCounters::read(stack);
+    const LossCounters losses_before = LossCounters::read(stack);
     UsageWindow usage;
     const std::int64_t t0 = mono_ns();
     phase = measuring;
@@ -258,6 +264,7 @@ void tcp_bulk(CellResult& r, Stack& stack, unsigned streams) {
     const std::int64_t t1 = mono_ns();
     usage.finish(r);
     (VloCounters::read(stack) - before).store(r);
+    if (lossy) r.losses = LossCounters::read(stack) - losses_before;
     for (unsigned i = 0; i < streams; ++i) threads[2 * i + 1].join();  // writers
     for (auto& c : clients) c->close();                                // FIN: readers see the end
     clients_closed = true;
@@ -303,6 +310,20 @@ CellResult run_vlo_cell(const CellSpec& spec) {
         case Workload::tcp_bulk_4:
             tcp_bulk(r, stack, 4);
             break;
+        case Workload::tcp_bulk_lossy: {
+            // netem on lo as `vlo-nc --netem 'dev lo ...' --seed N` puts it there, on the real
+            // clock: every packet of the stream and of its ACKs crosses it.
+            apps::StackOptions so;
+            so.netem.push_back(std::string("dev lo ") + kLossyNetem);
+            so.seed = kLossySeed;
+            if (auto e = so.configure(stack)) {
+                r.ok = false;
+                r.error = *e;
+                break;
+            }
+            tcp_bulk(r, stack, 1, true);
+            break;
+        }
         case Workload::overload:
         case Workload::listeners:
             r.ok = false;

@@ -1,6 +1,7 @@
 // vlo-stat: a running vlod's counters, read from its control socket: softnet_stat, the devices
 // as `ip -s link` shows them, the SNMP counters as nstat prints them, the qdiscs as `tc -s
-// qdisc show` and the rules as `iptables -L -n -v -x`; or the JSON itself.
+// qdisc show` and the rules as `iptables -L -n -v -x`; or the JSON itself. `vlo-stat ss` lists
+// the TCP sockets as `ss -tni` does (`-a`: every state, as `ss -tani`).
 #include <getopt.h>
 
 #include <cstdio>
@@ -12,11 +13,12 @@
 namespace {
 
 const char* const kUsage =
-    "Usage: vlo-stat --control <path> [--json] [--status] [-a]\n"
+    "Usage: vlo-stat --control <path> [--json] [--status] [-a] [ss]\n"
     "  --control <path>  vlod's control socket\n"
     "  --json            print the reply as JSON\n"
     "  --status          the daemon's status (interface, addresses, servers) instead\n"
-    "  -a, --all         nstat: zero counters too\n";
+    "  -a, --all         nstat: zero counters too; ss: sockets in every state\n"
+    "  ss                the TCP sockets as `ss -tni` lists them\n";
 
 int usage_error(const std::string& why) {
     std::fprintf(stderr, "vlo-stat: %s\n%s", why.c_str(), kUsage);
@@ -46,11 +48,19 @@ int main(int argc, char** argv) {
             default: return usage_error(std::string("unrecognized option '") + argv[optind - 1] + "'");
         }
     }
+    bool ss = false;
+    if (optind < argc && std::string(argv[optind]) == "ss") {
+        ss = true;
+        ++optind;
+    }
     if (optind < argc) return usage_error(std::string("unexpected argument '") + argv[optind] + "'");
     if (path.empty()) return usage_error("--control <path> is required");
+    if (ss && status) return usage_error("--status and ss: one or the other");
 
     std::string error;
-    const auto reply = vlo::control::request(path, {{"cmd", status ? "status" : "stat"}}, error);
+    nlohmann::ordered_json req{{"cmd", status ? "status" : ss ? "ss" : "stat"}};
+    if (ss) req["all"] = all;
+    const auto reply = vlo::control::request(path, req, error);
     if (!reply) {
         std::fprintf(stderr, "vlo-stat: %s\n", error.c_str());
         return 1;
@@ -61,6 +71,10 @@ int main(int argc, char** argv) {
     }
     if (json || status) {
         std::printf("%s\n", reply->dump(2).c_str());
+        return 0;
+    }
+    if (ss) {
+        std::fputs(reply->value("text", std::string()).c_str(), stdout);
         return 0;
     }
     nlohmann::ordered_json stats = *reply;

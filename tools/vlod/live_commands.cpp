@@ -8,6 +8,7 @@
 #include "netif/pcap_writer.hpp"
 #include "stack/netfilter/netfilter.hpp"
 #include "tools/control/stack_stats.hpp"
+#include "tools/ss/ss_collect.hpp"
 #include "tools/vlod/capture_stream.hpp"
 #include "tools/vlod/tc_command.hpp"
 
@@ -87,6 +88,23 @@ Json capture_stats(LiveDevices& live, const Json& req) {
             {"dropped", s.dropped},   {"bytes_written", s.bytes_written}};
 }
 
+// The TCP sockets as ss -tni lists them, and the same per socket for programs.
+Json ss(Stack& stack, const Json& req) {
+    const Json all = req.value("all", Json(false));
+    if (!all.is_boolean()) throw std::invalid_argument("\"all\": true or false");
+    const std::vector<ss::SsSocket> sockets = ss::ss_sockets(stack, all.get<bool>());
+    Json list = Json::array();
+    for (const ss::SsSocket& s : sockets)
+        list.push_back({{"state", std::string(ss::ss_state_name(s.state))},
+                        {"recv_q", s.recv_q},
+                        {"send_q", s.send_q},
+                        {"local", s.laddr.to_string() + ":" + std::to_string(s.lport)},
+                        {"peer", s.raddr.to_string() + ":" + std::to_string(s.rport)},
+                        {"ca", s.info ? Json(s.ca_name) : Json(nullptr)},
+                        {"info", s.info ? Json(*s.info) : Json(nullptr)}});
+    return {{"text", ss::ss_listing(sockets)}, {"sockets", std::move(list)}};
+}
+
 }  // namespace
 
 std::string shell_join(const std::vector<std::string>& words) {
@@ -117,6 +135,7 @@ Json live_stats(Stack& stack, LiveDevices& live) {
                          {"duplicated", s.duplicated},
                          {"reordered", s.reordered},
                          {"corrupted", s.corrupted},
+                         {"ecn_mark", s.ecn_mark},
                          {"rate_waits", s.rate_waits},
                          {"limit_drops", s.limit_drops}};
     }
@@ -133,6 +152,7 @@ void register_live_commands(control::ControlServer& ctl, boost::asio::io_context
     ctl.on("tc", [&live](const Json& req) { return tc(live, req); });
     ctl.on_stream("capture", [&io, &live](const Json& req) { return capture(io, live, req); });
     ctl.on("capture-stats", [&live](const Json& req) { return capture_stats(live, req); });
+    ctl.on("ss", [&stack](const Json& req) { return ss(stack, req); });
     ctl.on("stat", [&stack, &live](const Json&) {
         Json j = control::stack_stats(stack);
         const Json extra = live_stats(stack, live);

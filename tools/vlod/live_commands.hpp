@@ -10,6 +10,9 @@
 //   {"cmd": "capture-stats", "dev": "vlo0"}
 //       -> the device's last (or running) capture: {"running", "received", "captured", "dropped"}
 //   {"cmd": "stat"} -> control::stack_stats, plus live_stats below
+//   {"cmd": "ss", "all": false}  (all: every state, as ss -a)
+//       -> {"text": what `ss -tni` prints, "sockets": [{"state", "recv_q", "send_q", "local",
+//          "peer", "ca", "info"}]}
 #pragma once
 
 #include <boost/asio/io_context.hpp>
