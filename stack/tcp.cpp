@@ -123,6 +123,7 @@ void TcpSock::release() {
         }
         l.lock();
     }
+    if (mtu_info) tcp.mtu_reduced(*this);  // tcp_release_cb: TCP_MTU_REDUCED_DEFERRED
     owned = false;
     owner_cv.notify_one();
 }
@@ -190,6 +191,10 @@ std::size_t Tcp::KeyHash::operator()(const Key& k) const {
 
 std::shared_ptr<TcpSock> Tcp::create() {
     auto sk = std::make_shared<TcpSock>(*this, config().tcp_wmem, config().tcp_rmem);
+    // tcp_assign_congestion_control: the default algorithm from the start (a listener shows
+    // it too); its init runs when the connection is established.
+    sk->ca_ops = tcp_ca_find(config().tcp_congestion_control);
+    if (!sk->ca_ops) sk->ca_ops = tcp_ca_find("reno");
     // A random first IP ID (get_random_u16). Keyed SipHash over a counter: std::random_device per
     // socket cost more than the rest of a connection (its init probes the CPU on every call).
     const std::uint32_t n = sockets_created_.fetch_add(1, std::memory_order_relaxed);
@@ -695,7 +700,13 @@ void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wi
             EHOSTUNREACH,  // ICMP_PREC_CUTOFF
         };
         if (code >= std::size(kIcmpErrConvert)) return;
-        if (code == wire::kIcmpFragNeeded) return;  // PMTU discovery: not modelled
+        if (code == wire::kIcmpFragNeeded) {
+            // PMTU discovery (RFC 1191): the path's MTU, now or when the owner lets go.
+            if (sk->state == TcpState::listen) return;
+            sk->mtu_info = info & 0xffff;
+            if (!owned) mtu_reduced(*sk);
+            return;
+        }
         e = kIcmpErrConvert[code];
     } else if (type == wire::kIcmpParameterProb) {
         e = EPROTO;

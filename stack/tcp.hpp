@@ -159,6 +159,8 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     // every segment until the peer's CWR (a CE mark arrived).
     enum EcnFlags : std::uint8_t { kEcnOk = 1, kEcnQueueCwr = 2, kEcnDemandCwr = 4 };
     std::uint8_t ecn_flags = 0;
+    std::uint16_t mtu_info = 0;      // an ICMP's next-hop MTU waiting to be applied (tp->mtu_info)
+    std::uint16_t pmtu = 0;          // the path MTU this connection sends with (icsk_pmtu_cookie)
     // What the retransmission timer is armed for (icsk_pending).
     enum class Pending : std::uint8_t { none, retrans, probe0, loss_probe, reo_timeout } pending = Pending::none;
 
@@ -284,6 +286,8 @@ public:
     void do_rcv(TcpSock& sk, PacketPtr pkt);
     void push_pending(TcpSock& sk);  // tcp_push: send what Nagle and the windows allow
     void send_ack(TcpSock& sk);
+    // tcp_v4_mtu_reduced: an ICMP said the path takes less; with sk locked.
+    void mtu_reduced(TcpSock& sk);
     // Timer bodies, with sk locked.
     void on_rexmit_timer(TcpSock& sk);
     void on_delack_timer(TcpSock& sk);

@@ -27,11 +27,6 @@ void tcp_get_info(const TcpSock& sk, Nanos now, struct tcp_info& info) {
         info.tcpi_snd_wscale = sk.snd_wscale & 0xf;
         info.tcpi_rcv_wscale = sk.rcv_wscale & 0xf;
     }
-    if (sk.state == TcpState::listen) {
-        // A listener reports its accept queue: unacked = queued, sacked = backlog (tcp_get_info).
-        info.tcpi_sacked = static_cast<std::uint32_t>(sk.backlog);
-        return;
-    }
     info.tcpi_rto = usecs(sk.rto);
     info.tcpi_ato = usecs(40 * kNsPerMs);
     info.tcpi_snd_mss = sk.mss;
@@ -43,7 +38,7 @@ void tcp_get_info(const TcpSock& sk, Nanos now, struct tcp_info& info) {
     info.tcpi_last_data_sent = msecs_since(now, sk.lsndtime);
     info.tcpi_last_data_recv = msecs_since(now, sk.last_data_recv);
     info.tcpi_last_ack_recv = msecs_since(now, sk.last_ack_recv);
-    info.tcpi_pmtu = sk.advmss + 40u;
+    info.tcpi_pmtu = sk.advmss + 40u + (sk.ts_ok && sk.state != TcpState::listen ? 12u : 0u);
     info.tcpi_rcv_ssthresh = sk.rcv_ssthresh;
     info.tcpi_rtt = usecs(sk.srtt);
     info.tcpi_rttvar = usecs(sk.mdev / 4);
@@ -67,6 +62,12 @@ void tcp_get_info(const TcpSock& sk, Nanos now, struct tcp_info& info) {
     info.tcpi_bytes_sent = sk.bytes_acked + sk.flight() + sk.bytes_retrans;
     info.tcpi_bytes_retrans = sk.bytes_retrans;
     info.tcpi_reord_seen = sk.reord_seen;
+    if (sk.state == TcpState::listen) {
+        // A listener reports its backlog limit where a connection reports SACKed segments
+        // (tcp_get_info); its accept queue's length is the listing's Recv-Q.
+        info.tcpi_unacked = 0;
+        info.tcpi_sacked = static_cast<std::uint32_t>(sk.backlog);
+    }
 }
 
 }  // namespace vlo

@@ -41,11 +41,9 @@ void Tcp::init_transfer(TcpSock& sk) {
     sk.reordering = static_cast<std::uint32_t>(config().tcp_reordering);
     sk.rcv_mss = std::clamp<std::uint16_t>(std::min<std::uint16_t>({sk.advmss, sk.mss, 536}), 88, 536);
     sk.lsndtime = stack_.clock().now_ns();
-    if (!sk.ca_ops) {
-        sk.ca_ops = tcp_ca_find(config().tcp_congestion_control);
-        if (!sk.ca_ops) sk.ca_ops = tcp_ca_find("reno");
-        sk.ca_priv.fill(0);
-    }
+    // With timestamps every segment's header is 12 bytes longer: advmss says what fits now
+    // (tcp_rcv_synsent_state_process, tcp_create_openreq_child).
+    if (sk.ts_ok) sk.advmss = static_cast<std::uint16_t>(sk.advmss - 12);
     if (sk.ca_ops->init) sk.ca_ops->init(sk);
 }
 
@@ -53,7 +51,7 @@ std::error_code Tcp::set_congestion_control(TcpSock& sk, std::string_view name) 
     const TcpCongestionOps* ops = tcp_ca_find(name);
     if (!ops) return std::make_error_code(std::errc::no_such_file_or_directory);
     if (ops == sk.ca_ops) return {};
-    if (sk.ca_ops && sk.ca_ops->release) sk.ca_ops->release(sk);
+    if (sk.ca_ops->release) sk.ca_ops->release(sk);
     sk.ca_ops = ops;
     sk.ca_priv.fill(0);
     // Before the handshake completes, init_transfer initialises it; after, at once.

@@ -365,7 +365,9 @@ void Tcp::rtt_estimator(TcpSock& sk, Nanos m) {
         sk.mdev_max = sk.rttvar;
         sk.rttvar_seq = sk.snd_nxt;
     }
-    sk.rto = std::min(sk.srtt + sk.rttvar, config().tcp_rto_max);
+    // __tcp_set_rto: usecs_to_jiffies rounds up to the timer's 1 ms granularity.
+    const Nanos rto = (sk.srtt + sk.rttvar + kNsPerMs - 1) / kNsPerMs * kNsPerMs;
+    sk.rto = std::min(rto, config().tcp_rto_max);
 }
 
 // tcp_event_data_recv / __tcp_ack_snd_check: ACK at once when asked, in quickack mode or for

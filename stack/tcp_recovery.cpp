@@ -4,6 +4,7 @@
 // spurious reductions, behind the congestion-control hooks of tcp_cong.hpp. Counts are in
 // segments, as struct tcp_sock keeps them.
 #include <algorithm>
+#include <utility>
 
 #include "stack/stack.hpp"
 #include "stack/tcp.hpp"
@@ -823,6 +824,49 @@ void Tcp::retransmit_timer(TcpSock& sk) {
     ++sk.backoff;
     sk.rto = std::min(sk.rto * 2, config().tcp_rto_max);
     reset_xmit_timer(sk, TcpSock::Pending::retrans, sk.rto);
+}
+
+}  // namespace vlo
+
+namespace vlo {
+
+// tcp_v4_mtu_reduced with tcp_sync_mss and tcp_simple_retransmit: a smaller segment size, and
+// what was sent larger than it goes again in pieces. The window is left alone: no more data is
+// in flight, only in smaller units (the kernel's comment).
+void Tcp::mtu_reduced(TcpSock& sk) {
+    const std::uint32_t mtu = std::exchange(sk.mtu_info, 0);
+    if (sk.state == TcpState::listen || sk.state == TcpState::close) return;
+    const std::uint32_t current = sk.pmtu ? sk.pmtu : sk.mss + 40u + (sk.ts_ok ? 12u : 0u);
+    if (mtu < 68 || mtu >= current) return;  // only ever lower, never below IPv4's minimum
+    sk.soft_err = std::make_error_code(std::errc::message_size);
+    sk.pmtu = static_cast<std::uint16_t>(mtu);
+    const std::uint32_t mss = std::max<std::uint32_t>(mtu - 40 - (sk.ts_ok ? 12 : 0), 48);  // tcp_min_snd_mss
+    sk.mss = static_cast<std::uint16_t>(std::min<std::uint32_t>(sk.mss, mss));
+    for (std::size_t i = 0; i < sk.rtx.size(); ++i) {
+        if (sk.rtx[i].len() <= sk.mss || (sk.rtx[i].sacked & kTcpcbSackedAcked)) continue;
+        if (sk.rtx[i].sacked & kTcpcbSackedRetrans) {  // the retransmission was too big as well
+            sk.rtx[i].sacked &= static_cast<std::uint8_t>(~kTcpcbSackedRetrans);
+            --sk.retrans_out;
+        }
+        const bool was_lost = sk.rtx[i].sacked & kTcpcbLost;
+        std::size_t last = i;
+        while (sk.rtx[last].len() > sk.mss) {  // tcp_fragment, piece by piece
+            sk.rtx.split(last, sk.rtx[last].seq + sk.mss);
+            if (was_lost) ++sk.lost_out;  // each new piece inherits the mark
+            ++last;
+        }
+        for (std::size_t k = i; k <= last; ++k) mark_skb_lost(sk, sk.rtx[k]);
+        i = last;
+    }
+    if (!sk.lost_out) return;
+    if (sk.ca_state != TcpCaState::loss) {
+        sk.high_seq = sk.snd_nxt;
+        sk.snd_ssthresh = current_ssthresh(sk);
+        sk.prior_ssthresh = 0;
+        sk.undo_marker = 0;
+        set_ca_state(sk, TcpCaState::loss);
+    }
+    xmit_retransmit_queue(sk);
 }
 
 }  // namespace vlo

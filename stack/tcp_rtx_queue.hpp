@@ -49,6 +49,17 @@ public:
         --size_;
     }
     void clear() { head_ = size_ = 0; }
+    // Splits entry i at sequence `at` (tcp_fragment): the part from `at` becomes entry i + 1.
+    void split(std::size_t i, std::uint32_t at) {
+        push_back(TxSeg{});
+        for (std::size_t k = size_ - 1; k > i + 1; --k) (*this)[k] = (*this)[k - 1];
+        TxSeg& first = (*this)[i];
+        TxSeg second = first;
+        second.seq = at;
+        first.end_seq = at;
+        first.fin = false;
+        (*this)[i + 1] = second;
+    }
     void release() {
         std::vector<TxSeg>().swap(buf_);
         head_ = size_ = 0;

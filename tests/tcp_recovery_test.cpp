@@ -445,3 +445,42 @@ TEST_CASE("ECN as RFC 3168: negotiated on request, CE echoed as ECE until CWR, E
     CHECK((o.back().tcp.flags & wire::kTcpCwr));
     CHECK(p.ext(TcpExtMib::TCPTimeouts) == 0);
 }
+
+TEST_CASE("an ICMP fragmentation-needed lowers the MSS and what was too big goes again in pieces", "[tcp][pmtu]") {
+    Peer p;
+    p.open();
+    p.write(2);
+    REQUIRE(p.out().size() == 2);
+    // A router on the path: "fragmentation needed, next-hop MTU 1280", quoting our first
+    // segment's IP header and 8 bytes of TCP (RFC 792, RFC 1191).
+    const auto first = p.eth.sent[p.seen - 2]->bytes();
+    const std::vector<std::uint8_t> quoted(first.begin(), first.begin() + 28);
+    const wire::IcmpRepr icmp{wire::kIcmpDestUnreach, wire::kIcmpFragNeeded, 1280, quoted};
+    std::vector<std::uint8_t> pkt(wire::kIpv4MinHeader + icmp.buffer_len());
+    wire::Ipv4Repr ip;
+    ip.src = Ipv4Address{198, 18, 0, 254};
+    ip.dst = p.us;
+    ip.protocol = wire::kIpProtoIcmp;
+    ip.payload_len = icmp.buffer_len();
+    ip.emit({pkt.data(), wire::kIpv4MinHeader});
+    icmp.emit({pkt.data() + wire::kIpv4MinHeader, icmp.buffer_len()});
+    test::inject(p.stack, p.eth, pkt);
+    // tcp_sync_mss: 1280 - 40 - 12 of timestamps.
+    CHECK(p.sk().mss == 1228);
+    const auto o = p.out();
+    REQUIRE(o.size() == 4);  // each 1448-byte segment again as 1228 + 220
+    CHECK(off(p, o[0]) == 0);
+    CHECK(o[0].len == 1228);
+    CHECK(off(p, o[1]) == 1228);
+    CHECK(o[1].len == 220);
+    CHECK(off(p, o[2]) == kMss);
+    CHECK(o[2].len == 1228);
+    CHECK(o[3].len == 220);
+    for (std::size_t n = p.seen - 4; n < p.seen; ++n) CHECK(p.eth.sent[n]->bytes().size() <= 1280);
+    // New data is cut to the new size too.
+    p.send(2 * kMss);
+    p.write(1);
+    const auto more = p.out();
+    REQUIRE_FALSE(more.empty());
+    CHECK(more[0].len == 1228);
+}
