@@ -234,6 +234,10 @@ long TcpFile::connect(const InetAddr& a, bool nonblock) {
             }
             if (ec != std::errc::operation_in_progress) return -errno_of(ec);
             state_ = SocketState::connecting;
+            // The SYN is out and the socket still ours: whatever came back (a SYN-ACK, an RST)
+            // waits on the backlog until we let go, so a non-blocking connect says
+            // EINPROGRESS even on lo, as Linux's does (sk_state is still SYN_SENT here).
+            if (nonblock || (sndtimeo && *sndtimeo == 0)) return -EINPROGRESS;
             err = -EINPROGRESS;
             break;
         }
