@@ -139,7 +139,8 @@ long sock_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
         case SO_BROADCAST:
         case SO_OOBINLINE:
         case SO_DONTROUTE:
-        case SO_PRIORITY: return 0;
+        case SO_PRIORITY:
+        case SO_ZEROCOPY: return 0;  // accepted; vlo copies (MSG_ZEROCOPY sends as a copy)
         case SO_TYPE:
         case SO_ERROR:
         case SO_PROTOCOL:
@@ -183,6 +184,46 @@ long sock_getsockopt(Socket& s, int name, void* val, socklen_t* len) {
         case SO_OOBINLINE:
         case SO_DONTROUTE:
         case SO_PRIORITY: v = 0; break;
+        default: return -ENOPROTOOPT;
+    }
+    return put_bytes(&v, sizeof v, val, len);
+}
+
+// do_ip_setsockopt for the options kept on the socket: an int, or a single byte (Linux reads
+// a shorter optval as an unsigned char for these).
+long ip_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
+    int v = 0;
+    if (len >= sizeof(int)) {
+        if (!val) return -EFAULT;
+        std::memcpy(&v, val, sizeof v);
+    } else if (len >= 1) {
+        if (!val) return -EFAULT;
+        v = *static_cast<const unsigned char*>(val);
+    } else {
+        return -EINVAL;
+    }
+    switch (name) {
+        case IP_TTL:
+            if (len < 1 || (v != -1 && (v < 1 || v > 255))) return -EINVAL;
+            s.ip_ttl = v;
+            return 0;
+        case IP_TOS: s.ip_tos = v & 0xff; return 0;
+        case IP_RECVERR: s.ip_recverr = v != 0; return 0;
+        case IP_MTU_DISCOVER:
+            if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT) return -EINVAL;
+            s.ip_mtu_discover = v;
+            return 0;
+        default: return -ENOPROTOOPT;
+    }
+}
+
+long ip_getsockopt(Socket& s, int name, void* val, socklen_t* len) {
+    int v = 0;
+    switch (name) {
+        case IP_TTL: v = s.ip_ttl < 0 ? s.net().stack().config().ip_default_ttl : s.ip_ttl; break;
+        case IP_TOS: v = s.ip_tos; break;
+        case IP_RECVERR: v = s.ip_recverr; break;
+        case IP_MTU_DISCOVER: v = s.ip_mtu_discover; break;
         default: return -ENOPROTOOPT;
     }
     return put_bytes(&v, sizeof v, val, len);
@@ -399,6 +440,7 @@ long sys_setsockopt(Net& net, int fd, int level, int name, const void* val, sock
     if (!s) return err;
     if (static_cast<int>(len) < 0) return -EINVAL;
     if (level == SOL_SOCKET) return sock_setsockopt(*s, name, val, len);
+    if (level == IPPROTO_IP) return ip_setsockopt(*s, name, val, len);
     return s->setsockopt_proto(level, name, val, len);
 }
 
@@ -409,6 +451,7 @@ long sys_getsockopt(Net& net, int fd, int level, int name, void* val, socklen_t*
     if (level == SOL_SOCKET) return sock_getsockopt(*s, name, val, len);
     if (!len) return -EFAULT;
     if (static_cast<int>(*len) < 0) return -EINVAL;
+    if (level == IPPROTO_IP) return ip_getsockopt(*s, name, val, len);
     return s->getsockopt_proto(level, name, val, len);
 }
 

@@ -44,7 +44,7 @@ public:
     virtual long shutdown(int how) = 0;  // how already checked
     virtual long getname(InetAddr& a, bool peer) = 0;
     virtual long ioctl(unsigned long request, int& value) = 0;
-    // The options of levels other than SOL_SOCKET (IPPROTO_IP, IPPROTO_TCP).
+    // The options of the protocol's own level (IPPROTO_TCP); SOL_SOCKET and IPPROTO_IP are common.
     virtual long setsockopt_proto(int level, int name, const void* val, socklen_t len) = 0;
     virtual long getsockopt_proto(int level, int name, void* val, socklen_t* len) = 0;
     // sock_error: the pending error (positive errno), cleared; 0 if none.
@@ -65,6 +65,7 @@ public:
     int ip_ttl = -1;  // -1: net.ipv4.ip_default_ttl
     int ip_tos = 0;
     bool ip_recverr = false;
+    int ip_mtu_discover = 1;  // IP_PMTUDISC_WANT, ip_no_pmtu_disc's default
 
 protected:
     int type_;

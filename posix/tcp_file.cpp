@@ -519,22 +519,11 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
         std::string n(static_cast<const char*>(val), strnlen(static_cast<const char*>(val), len));
         return n == "reno" ? 0 : -ENOENT;
     }
-    if (level != IPPROTO_TCP && level != IPPROTO_IP) return -ENOPROTOOPT;
+    if (level != IPPROTO_TCP) return -ENOPROTOOPT;
     if (len < sizeof(int)) return -EINVAL;
     if (!val) return -EFAULT;
     int v = 0;
     std::memcpy(&v, val, sizeof v);
-    if (level == IPPROTO_IP) {
-        switch (name) {
-            case IP_TTL:
-                if (v != -1 && (v < 1 || v > 255)) return -EINVAL;
-                ip_ttl = v;
-                return 0;
-            case IP_TOS: ip_tos = v & 0xff; return 0;
-            case IP_RECVERR: ip_recverr = v != 0; return 0;
-            default: return -ENOPROTOOPT;
-        }
-    }
     switch (name) {
         case TCP_NODELAY: return -errno_of(s_->set_nodelay(v != 0));
         case TCP_CORK:
@@ -586,15 +575,6 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
         return 0;
     };
     int v = 0;
-    if (level == IPPROTO_IP) {
-        switch (name) {
-            case IP_TTL: v = ip_ttl < 0 ? net().stack().config().ip_default_ttl : ip_ttl; break;
-            case IP_TOS: v = ip_tos; break;
-            case IP_RECVERR: v = ip_recverr; break;
-            default: return -ENOPROTOOPT;
-        }
-        return put(&v, sizeof v);
-    }
     if (level != IPPROTO_TCP) return -ENOPROTOOPT;
     TcpSock& sk = s_->sock();
     const TcpConfig& cfg = net().stack().config().tcp;
@@ -630,7 +610,7 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             break;
         case TCP_KEEPCNT: v = keepcnt_ ? keepcnt_ : cfg.tcp_keepalive_probes; break;
         case TCP_USER_TIMEOUT: v = static_cast<int>(user_timeout_); break;
-        case TCP_NOTSENT_LOWAT: v = static_cast<int>(notsent_lowat_ ? notsent_lowat_ : UINT_MAX); break;
+        case TCP_NOTSENT_LOWAT: v = static_cast<int>(notsent_lowat_); break;  // tp->notsent_lowat: 0 until set
         case TCP_INQ: v = inq_; break;
         case TCP_QUICKACK: v = quickack_; break;
         default: return -ENOPROTOOPT;

@@ -124,37 +124,9 @@ public:
             default: return -ENOTTY;
         }
     }
-    long setsockopt_proto(int level, int name, const void* val, socklen_t len) override {
-        if (level != IPPROTO_IP) return -ENOPROTOOPT;
-        if (len < sizeof(int)) return -EINVAL;
-        if (!val) return -EFAULT;
-        int v = 0;
-        std::memcpy(&v, val, sizeof v);
-        switch (name) {
-            case IP_TTL:
-                if (v != -1 && (v < 1 || v > 255)) return -EINVAL;
-                ip_ttl = v;
-                return 0;
-            case IP_TOS: ip_tos = v & 0xff; return 0;
-            case IP_RECVERR: ip_recverr = v != 0; return 0;
-            default: return -ENOPROTOOPT;
-        }
-    }
-    long getsockopt_proto(int level, int name, void* val, socklen_t* len) override {
-        if (level != IPPROTO_IP) return -ENOPROTOOPT;
-        int v = 0;
-        switch (name) {
-            case IP_TTL: v = ip_ttl < 0 ? net().stack().config().ip_default_ttl : ip_ttl; break;
-            case IP_TOS: v = ip_tos; break;
-            case IP_RECVERR: v = ip_recverr; break;
-            default: return -ENOPROTOOPT;
-        }
-        const std::size_t copy = std::min<std::size_t>(*len, sizeof v);
-        if (copy && !val) return -EFAULT;
-        std::memcpy(val, &v, copy);
-        *len = static_cast<socklen_t>(copy);
-        return 0;
-    }
+    // UDP has no options of its own level here (UDP_CORK, UDP_SEGMENT: not in vlo).
+    long setsockopt_proto(int, int, const void*, socklen_t) override { return -ENOPROTOOPT; }
+    long getsockopt_proto(int, int, void*, socklen_t*) override { return -ENOPROTOOPT; }
     int take_error() override { return u_.take_error(); }
     long set_reuseaddr(bool on) override { return -errno_of(u_.set_reuseaddr(on)); }
     long set_keepalive(bool) override { return 0; }
