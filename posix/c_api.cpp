@@ -26,12 +26,12 @@ long ret(long r) {
     return -1;
 }
 
-#define VLO_CHECK_STACK(st)  \
-    do {                     \
-        if (!(st)) {         \
-            errno = EINVAL;  \
-            return -1;       \
-        }                    \
+#define VLO_CHECK_STACK(st) \
+    do {                    \
+        if (!(st)) {        \
+            errno = EINVAL; \
+            return -1;      \
+        }                   \
     } while (0)
 
 }  // namespace
@@ -155,8 +155,8 @@ ssize_t vlo_recv(vlo_stack* st, int fd, void* buf, size_t len, int flags) {
     VLO_CHECK_STACK(st);
     return ret(sys_recvfrom(*st->net, fd, buf, len, flags, nullptr, nullptr));
 }
-ssize_t vlo_sendto(vlo_stack* st, int fd, const void* buf, size_t len, int flags, const struct sockaddr* to,
-                   socklen_t tolen) {
+ssize_t vlo_sendto(vlo_stack* st, int fd, const void* buf, size_t len, int flags,
+                   const struct sockaddr* to, socklen_t tolen) {
     VLO_CHECK_STACK(st);
     return ret(sys_sendto(*st->net, fd, buf, len, flags, to, tolen));
 }
@@ -253,7 +253,8 @@ int vlo_epoll_ctl(vlo_stack* st, int epfd, int op, int fd, struct epoll_event* e
     VLO_CHECK_STACK(st);
     return static_cast<int>(ret(sys_epoll_ctl(*st->net, epfd, op, fd, event)));
 }
-int vlo_epoll_wait(vlo_stack* st, int epfd, struct epoll_event* events, int maxevents, int timeout_ms) {
+int vlo_epoll_wait(vlo_stack* st, int epfd, struct epoll_event* events, int maxevents,
+                   int timeout_ms) {
     VLO_CHECK_STACK(st);
     return static_cast<int>(ret(sys_epoll_wait(*st->net, epfd, events, maxevents, timeout_ms)));
 }

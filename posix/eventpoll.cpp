@@ -10,8 +10,9 @@ namespace vlo::posix {
 
 namespace {
 // EPOLLEXCLUSIVE may only come with these (EPOLLEXCLUSIVE_OK_BITS).
-constexpr unsigned kExclusiveOk = EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND |
-                                  EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+constexpr unsigned kExclusiveOk = EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM |
+                                  EPOLLWRBAND | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET |
+                                  EPOLLEXCLUSIVE;
 // EP_PRIVATE_BITS: what a disarmed (one-shot, reported) item keeps.
 constexpr unsigned kPrivate = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
 constexpr unsigned kWatchable = ~kPrivate;
@@ -87,7 +88,8 @@ long EventPoll::ctl(int op, int fd, const std::shared_ptr<File>& file, const epo
             if (it == items_.end()) return -ENOENT;
             items_.erase(it);
             return 0;
-        default: return -EINVAL;
+        default:
+            return -EINVAL;
     }
 }
 
@@ -154,14 +156,16 @@ long sys_epoll_ctl(Net& net, int epfd, int op, int fd, epoll_event* event) {
 }
 
 long sys_epoll_wait(Net& net, int epfd, epoll_event* events, int maxevents, int timeout_ms) {
-    if (maxevents <= 0 || maxevents > static_cast<int>(INT_MAX / sizeof(epoll_event))) return -EINVAL;
+    if (maxevents <= 0 || maxevents > static_cast<int>(INT_MAX / sizeof(epoll_event)))
+        return -EINVAL;
     if (!events) return -EFAULT;
     auto ef = net.fds().get(epfd);
     if (!ef) return -EBADF;
     EventPoll* ep = ef->epoll();
     if (!ep) return -EINVAL;
-    const auto deadline =
-        timeout_ms < 0 ? std::nullopt : std::optional<Nanos>(net.now() + Nanos{timeout_ms} * kNsPerMs);
+    const auto deadline = timeout_ms < 0
+                              ? std::nullopt
+                              : std::optional<Nanos>(net.now() + Nanos{timeout_ms} * kNsPerMs);
     for (;;) {
         const std::uint32_t seen = net.events().current();
         if (int n = ep->send_events(events, maxevents)) return n;

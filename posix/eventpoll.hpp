@@ -19,7 +19,7 @@
 namespace vlo::posix {
 
 class EventPoll final : public File {
-public:
+  public:
     explicit EventPoll(Net& net) : File(net) {}
     EventPoll* epoll() override { return this; }
     // ep_eventpoll_poll: readable when some item would be reported.
@@ -32,7 +32,7 @@ public:
     // (ep_loop_check).
     bool reaches(const EventPoll* target);
 
-private:
+  private:
     struct Item {
         int fd;
         std::weak_ptr<File> file;

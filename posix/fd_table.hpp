@@ -14,7 +14,7 @@
 namespace vlo::posix {
 
 class FdTable {
-public:
+  public:
     static constexpr int kFirstFd = 3;
     static constexpr int kNoFile = 1024;  // RLIMIT_NOFILE
 
@@ -26,7 +26,7 @@ public:
     int set_cloexec(int fd, bool on);         // 0 or -EBADF
     std::vector<std::shared_ptr<File>> remove_all();
 
-private:
+  private:
     struct Entry {
         std::shared_ptr<File> file;
         bool cloexec = false;

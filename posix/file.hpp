@@ -24,7 +24,7 @@ class EventPoll;
 enum WakeClass : unsigned { kWakeIn = 0, kWakeOut = 1, kWakeErr = 2 };
 
 class File {
-public:
+  public:
     explicit File(Net& net) : net_(net) {}
     virtual ~File() = default;
     File(const File&) = delete;
@@ -47,7 +47,7 @@ public:
     // A protocol that can tell which class a wakeup was (keyed) refreshes them first.
     std::uint64_t wake_generation(unsigned classes);
 
-protected:
+  protected:
     // A protocol whose wakeups carry no key (TCP's single callback) sorts them here, from the
     // state it sees now; the default counts every wakeup in every class.
     virtual void sort_wakeups() {}
@@ -55,7 +55,7 @@ protected:
     std::uint64_t raw_wakes() const { return raw_.load(); }
     bool keyed_ = false;  // set by a protocol that sorts its wakeups itself
 
-private:
+  private:
     Net& net_;
     std::atomic<int> flags_{O_RDWR};
     std::atomic<std::uint64_t> raw_{0};

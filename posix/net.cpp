@@ -22,7 +22,8 @@ std::uint64_t File::wake_generation(unsigned classes) {
     return sum;
 }
 
-Net::Net(Stack& stack, VirtualClock* vclock, TimeMode mode) : stack_(stack), vclock_(vclock), mode_(mode) {
+Net::Net(Stack& stack, VirtualClock* vclock, TimeMode mode)
+    : stack_(stack), vclock_(vclock), mode_(mode) {
     if (!vclock_) mode_ = TimeMode::real;
 }
 

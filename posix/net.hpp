@@ -12,8 +12,8 @@
 
 #include <atomic>
 #include <mutex>
-#include <set>
 #include <optional>
+#include <set>
 
 #include "netif/clock.hpp"
 #include "posix/fd_table.hpp"
@@ -28,7 +28,7 @@ namespace vlo::posix {
 enum class TimeMode { real, auto_advance, driven };
 
 class Net {
-public:
+  public:
     // `vclock` is the stack's clock when it is virtual (null for a real clock).
     Net(Stack& stack, VirtualClock* vclock, TimeMode mode);
     ~Net();  // closes every descriptor still open
@@ -52,7 +52,7 @@ public:
     // time only then, so a woken call runs before the next timer is due).
     bool asleep(int threads);
 
-private:
+  private:
     Stack& stack_;
     VirtualClock* vclock_;
     TimeMode mode_;

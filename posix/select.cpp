@@ -61,7 +61,8 @@ long sys_select(Net& net, int nfds, fd_set* in, fd_set* out, fd_set* ex, timeval
     FD_ZERO(&win);
     FD_ZERO(&ein);
     for (int fd = 0; fd < nfds; ++fd) {
-        const bool r = in && FD_ISSET(fd, in), w = out && FD_ISSET(fd, out), e = ex && FD_ISSET(fd, ex);
+        const bool r = in && FD_ISSET(fd, in), w = out && FD_ISSET(fd, out),
+                   e = ex && FD_ISSET(fd, ex);
         if (!(r || w || e)) continue;
         if (!net.fds().get(fd)) return -EBADF;  // max_select_fd: a set names a closed descriptor
         if (r) FD_SET(fd, &rin);

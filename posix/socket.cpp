@@ -107,8 +107,10 @@ long put_bytes(const void* src, std::size_t n, void* val, socklen_t* len) {
 long sock_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
     int v = 0;
     switch (name) {
-        case SO_RCVTIMEO_OLD: return set_timeout(s.rcvtimeo, val, len);
-        case SO_SNDTIMEO_OLD: return set_timeout(s.sndtimeo, val, len);
+        case SO_RCVTIMEO_OLD:
+            return set_timeout(s.rcvtimeo, val, len);
+        case SO_SNDTIMEO_OLD:
+            return set_timeout(s.sndtimeo, val, len);
         case SO_LINGER: {
             if (len < sizeof(linger)) return -EINVAL;
             if (!val) return -EFAULT;
@@ -118,13 +120,20 @@ long sock_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
             s.linger_secs = std::max(0, l.l_linger);
             return 0;
         }
-        default: break;
+        default:
+            break;
     }
     if (long e = get_int(val, len, v)) return e;
     switch (name) {
-        case SO_REUSEADDR: s.reuseaddr = v != 0; return s.set_reuseaddr(v != 0);
-        case SO_REUSEPORT: s.reuseport = v != 0; return 0;
-        case SO_KEEPALIVE: s.keepalive = v != 0; return s.set_keepalive(v != 0);
+        case SO_REUSEADDR:
+            s.reuseaddr = v != 0;
+            return s.set_reuseaddr(v != 0);
+        case SO_REUSEPORT:
+            s.reuseport = v != 0;
+            return 0;
+        case SO_KEEPALIVE:
+            s.keepalive = v != 0;
+            return s.set_keepalive(v != 0);
         case SO_SNDBUF:  // __sock_set_sndbuf: doubled, for the struct sk_buff overhead
             v = std::min(v, kWmemMax);
             s.sndbuf = std::max(v * 2, kSockMinSndbuf);
@@ -135,18 +144,23 @@ long sock_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
             s.set_rcvbuf(std::max(v * 2, kSockMinRcvbuf));
             return 0;
         }
-        case SO_RCVLOWAT: s.rcvlowat = v < 0 ? INT_MAX : std::max(v, 1); return 0;
+        case SO_RCVLOWAT:
+            s.rcvlowat = v < 0 ? INT_MAX : std::max(v, 1);
+            return 0;
         case SO_BROADCAST:
         case SO_OOBINLINE:
         case SO_DONTROUTE:
         case SO_PRIORITY:
-        case SO_ZEROCOPY: return 0;  // accepted; vlo copies (MSG_ZEROCOPY sends as a copy)
+        case SO_ZEROCOPY:
+            return 0;  // accepted; vlo copies (MSG_ZEROCOPY sends as a copy)
         case SO_TYPE:
         case SO_ERROR:
         case SO_PROTOCOL:
         case SO_DOMAIN:
-        case SO_ACCEPTCONN: return -ENOPROTOOPT;
-        default: return -ENOPROTOOPT;
+        case SO_ACCEPTCONN:
+            return -ENOPROTOOPT;
+        default:
+            return -ENOPROTOOPT;
     }
 }
 
@@ -169,22 +183,47 @@ long sock_getsockopt(Socket& s, int name, void* val, socklen_t* len) {
             }
             return put_bytes(&tv, sizeof tv, val, len);
         }
-        case SO_REUSEADDR: v = s.reuseaddr; break;
-        case SO_REUSEPORT: v = s.reuseport; break;
-        case SO_KEEPALIVE: v = s.keepalive; break;
-        case SO_TYPE: v = s.type(); break;
-        case SO_PROTOCOL: v = s.protocol(); break;
-        case SO_DOMAIN: v = AF_INET; break;
-        case SO_ERROR: v = s.take_error(); break;
-        case SO_ACCEPTCONN: v = s.listening(); break;
-        case SO_SNDBUF: v = s.sndbuf; break;
-        case SO_RCVBUF: v = s.rcvbuf; break;
-        case SO_RCVLOWAT: v = s.rcvlowat; break;
+        case SO_REUSEADDR:
+            v = s.reuseaddr;
+            break;
+        case SO_REUSEPORT:
+            v = s.reuseport;
+            break;
+        case SO_KEEPALIVE:
+            v = s.keepalive;
+            break;
+        case SO_TYPE:
+            v = s.type();
+            break;
+        case SO_PROTOCOL:
+            v = s.protocol();
+            break;
+        case SO_DOMAIN:
+            v = AF_INET;
+            break;
+        case SO_ERROR:
+            v = s.take_error();
+            break;
+        case SO_ACCEPTCONN:
+            v = s.listening();
+            break;
+        case SO_SNDBUF:
+            v = s.sndbuf;
+            break;
+        case SO_RCVBUF:
+            v = s.rcvbuf;
+            break;
+        case SO_RCVLOWAT:
+            v = s.rcvlowat;
+            break;
         case SO_BROADCAST:
         case SO_OOBINLINE:
         case SO_DONTROUTE:
-        case SO_PRIORITY: v = 0; break;
-        default: return -ENOPROTOOPT;
+        case SO_PRIORITY:
+            v = 0;
+            break;
+        default:
+            return -ENOPROTOOPT;
     }
     return put_bytes(&v, sizeof v, val, len);
 }
@@ -207,24 +246,38 @@ long ip_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
             if (len < 1 || (v != -1 && (v < 1 || v > 255))) return -EINVAL;
             s.ip_ttl = v;
             return 0;
-        case IP_TOS: s.ip_tos = v & 0xff; return 0;
-        case IP_RECVERR: s.ip_recverr = v != 0; return 0;
+        case IP_TOS:
+            s.ip_tos = v & 0xff;
+            return 0;
+        case IP_RECVERR:
+            s.ip_recverr = v != 0;
+            return 0;
         case IP_MTU_DISCOVER:
             if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT) return -EINVAL;
             s.ip_mtu_discover = v;
             return 0;
-        default: return -ENOPROTOOPT;
+        default:
+            return -ENOPROTOOPT;
     }
 }
 
 long ip_getsockopt(Socket& s, int name, void* val, socklen_t* len) {
     int v = 0;
     switch (name) {
-        case IP_TTL: v = s.ip_ttl < 0 ? s.net().stack().config().ip_default_ttl : s.ip_ttl; break;
-        case IP_TOS: v = s.ip_tos; break;
-        case IP_RECVERR: v = s.ip_recverr; break;
-        case IP_MTU_DISCOVER: v = s.ip_mtu_discover; break;
-        default: return -ENOPROTOOPT;
+        case IP_TTL:
+            v = s.ip_ttl < 0 ? s.net().stack().config().ip_default_ttl : s.ip_ttl;
+            break;
+        case IP_TOS:
+            v = s.ip_tos;
+            break;
+        case IP_RECVERR:
+            v = s.ip_recverr;
+            break;
+        case IP_MTU_DISCOVER:
+            v = s.ip_mtu_discover;
+            break;
+        default:
+            return -ENOPROTOOPT;
     }
     return put_bytes(&v, sizeof v, val, len);
 }
@@ -372,7 +425,8 @@ long sys_recvmsg(Net& net, int fd, msghdr* msg, int flags) {
     if (n < 0) return n;
     if (msg->msg_name) {
         if (s->type() == SOCK_DGRAM) {
-            if (long e = addr_out(from, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen)) return e;
+            if (long e = addr_out(from, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen))
+                return e;
         } else {
             msg->msg_namelen = 0;  // a stream socket names no sender (tcp_recvmsg)
         }
@@ -506,16 +560,21 @@ long sys_fcntl(Net& net, int fd, int cmd, long arg) {
     auto f = net.fds().get(fd);
     if (!f) return -EBADF;
     switch (cmd) {
-        case F_GETFD: return net.fds().cloexec(fd);
-        case F_SETFD: return net.fds().set_cloexec(fd, (arg & FD_CLOEXEC) != 0);
-        case F_GETFL: return f->flags();
+        case F_GETFD:
+            return net.fds().cloexec(fd);
+        case F_SETFD:
+            return net.fds().set_cloexec(fd, (arg & FD_CLOEXEC) != 0);
+        case F_GETFL:
+            return f->flags();
         case F_SETFL: {
             // setfl: only the status flags change; the access mode stays.
-            constexpr int kSetfl = O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | O_ASYNC;
+            constexpr int kSetfl =
+                O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | O_ASYNC;
             f->set_flags((f->flags() & ~kSetfl) | (static_cast<int>(arg) & kSetfl & ~O_ASYNC));
             return 0;
         }
-        default: return -EINVAL;
+        default:
+            return -EINVAL;
     }
 }
 
@@ -523,7 +582,8 @@ long sys_ioctl(Net& net, int fd, unsigned long request, void* arg) {
     auto f = net.fds().get(fd);
     if (!f) return -EBADF;
     if (request == FIONBIO || request == FIOCLEX || request == FIONCLEX) {  // do_vfs_ioctl
-        if (request == FIOCLEX || request == FIONCLEX) return net.fds().set_cloexec(fd, request == FIOCLEX);
+        if (request == FIOCLEX || request == FIONCLEX)
+            return net.fds().set_cloexec(fd, request == FIOCLEX);
         if (!arg) return -EFAULT;
         int on = 0;
         std::memcpy(&on, arg, sizeof on);

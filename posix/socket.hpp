@@ -26,7 +26,7 @@ struct InetAddr {
 enum class SocketState { unconnected, connecting, connected };
 
 class Socket : public File {
-public:
+  public:
     Socket(Net& net, int type, int protocol) : File(net), type_(type), protocol_(protocol) {}
     Socket* socket() override { return this; }
     int type() const { return type_; }
@@ -62,12 +62,12 @@ public:
     int rcvbuf = 0, sndbuf = 0;  // as getsockopt reports them (doubled)
     int rcvlowat = 1;
     std::optional<Nanos> rcvtimeo, sndtimeo;  // nullopt: block forever
-    int ip_ttl = -1;  // -1: net.ipv4.ip_default_ttl
+    int ip_ttl = -1;                          // -1: net.ipv4.ip_default_ttl
     int ip_tos = 0;
     bool ip_recverr = false;
     int ip_mtu_discover = 1;  // IP_PMTUDISC_WANT, ip_no_pmtu_disc's default
 
-protected:
+  protected:
     int type_;
     int protocol_;
 };

@@ -45,7 +45,7 @@ constexpr unsigned kPollOut = EPOLLOUT | EPOLLWRNORM;
 }  // namespace
 
 class TcpFile final : public Socket {
-public:
+  public:
     TcpFile(Net& net, std::unique_ptr<TcpSocket> s, bool accepted)
         : Socket(net, SOCK_STREAM, IPPROTO_TCP), s_(std::move(s)), started_(accepted) {
         keyed_ = true;
@@ -88,7 +88,7 @@ public:
     long set_keepalive(bool on) override { return -errno_of(s_->set_keepalive(on)); }
     bool listening() override { return state() == TcpState::listen; }
 
-private:
+  private:
     void sort_wakeups() override;
     TcpState state() {
         Owned o(s_->sock());
@@ -222,8 +222,11 @@ long TcpFile::accept(std::shared_ptr<Socket>& child, bool nonblock) {
 long TcpFile::connect(const InetAddr& a, bool nonblock) {
     long err = 0;
     switch (state_) {
-        case SocketState::connected: return -EISCONN;
-        case SocketState::connecting: err = -EALREADY; break;
+        case SocketState::connected:
+            return -EISCONN;
+        case SocketState::connecting:
+            err = -EALREADY;
+            break;
         case SocketState::unconnected: {
             if (state() != TcpState::close) return -EISCONN;
             started_ = true;
@@ -319,7 +322,9 @@ long TcpFile::sendmsg(const msghdr& msg, const InetAddr* to, int flags) {
                 const iovec& v = msg.msg_iov[i];
                 const std::size_t n = std::min(v.iov_len - off, want - got);
                 if (n && !v.iov_base) return sent ? static_cast<long>(sent) : -EFAULT;
-                if (n) std::memcpy(chunk.data() + got, static_cast<const std::uint8_t*>(v.iov_base) + off, n);
+                if (n)
+                    std::memcpy(chunk.data() + got,
+                                static_cast<const std::uint8_t*>(v.iov_base) + off, n);
                 got += n;
                 off += n;
                 if (off == v.iov_len) {
@@ -371,13 +376,14 @@ long TcpFile::recv_peek(const msghdr& msg, std::size_t total) {
 // MSG_WAITALL); then an error, the end of the stream, EAGAIN or a wait.
 long TcpFile::recvmsg(msghdr& msg, InetAddr* from, int flags) {
     (void)from;
-    if (flags & MSG_OOB) return -EINVAL;        // tcp_recv_urg: no urgent data
+    if (flags & MSG_OOB) return -EINVAL;       // tcp_recv_urg: no urgent data
     if (flags & MSG_ERRQUEUE) return -EAGAIN;  // ip_recv_error: the error queue is empty
     const bool nonblock = is_nonblock(*this, flags) || (rcvtimeo && *rcvtimeo == 0);
     const auto deadline = net().deadline_after(rcvtimeo);
     const std::size_t total = iov_length(msg);
     const std::size_t target =
-        (flags & MSG_WAITALL) ? total : std::min(total, static_cast<std::size_t>(std::max(rcvlowat, 1)));
+        (flags & MSG_WAITALL) ? total
+                              : std::min(total, static_cast<std::size_t>(std::max(rcvlowat, 1)));
     TcpSock& sk = s_->sock();
     std::size_t copied = 0;
     std::size_t iov_i = 0, iov_off = 0;
@@ -406,8 +412,8 @@ long TcpFile::recvmsg(msghdr& msg, InetAddr* from, int flags) {
                     break;
                 }
                 std::size_t n = 0;
-                const std::error_code ec =
-                    s_->try_recv({static_cast<std::uint8_t*>(v.iov_base) + iov_off, v.iov_len - iov_off}, n);
+                const std::error_code ec = s_->try_recv(
+                    {static_cast<std::uint8_t*>(v.iov_base) + iov_off, v.iov_len - iov_off}, n);
                 if (ec && ec != std::errc::resource_unavailable_try_again) {
                     if (!copied) result = -errno_of(ec);
                     break;
@@ -469,7 +475,9 @@ long TcpFile::recvmsg(msghdr& msg, InetAddr* from, int flags) {
 }
 
 long TcpFile::shutdown(int how) {
-    const Shutdown h = how == SHUT_RD ? Shutdown::read : how == SHUT_WR ? Shutdown::write : Shutdown::both;
+    const Shutdown h = how == SHUT_RD   ? Shutdown::read
+                       : how == SHUT_WR ? Shutdown::write
+                                        : Shutdown::both;
     return -errno_of(s_->shutdown(h));
 }
 
@@ -497,7 +505,9 @@ long TcpFile::ioctl(unsigned long request, int& value) {
             if (sk.state == TcpState::listen) return -EINVAL;
             value = connecting(sk.state) ? 0 : static_cast<int>(sk.rcvq.size());
             return 0;
-        case SIOCATMARK: value = 0; return 0;
+        case SIOCATMARK:
+            value = 0;
+            return 0;
         case SIOCOUTQ:
             if (sk.state == TcpState::listen) return -EINVAL;
             value = connecting(sk.state) ? 0 : static_cast<int>(sk.sndq.size());
@@ -508,7 +518,8 @@ long TcpFile::ioctl(unsigned long request, int& value) {
             value = connecting(sk.state) || unsent < 0 ? 0 : unsent;
             return 0;
         }
-        default: return -ENOTTY;  // -ENOIOCTLCMD, as sock_do_ioctl answers it
+        default:
+            return -ENOTTY;  // -ENOIOCTLCMD, as sock_do_ioctl answers it
     }
 }
 
@@ -525,7 +536,8 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
     int v = 0;
     std::memcpy(&v, val, sizeof v);
     switch (name) {
-        case TCP_NODELAY: return -errno_of(s_->set_nodelay(v != 0));
+        case TCP_NODELAY:
+            return -errno_of(s_->set_nodelay(v != 0));
         case TCP_CORK:
             cork_ = v != 0;
             if (!cork_) {  // uncorking pushes what waited (tcp_push_pending_frames)
@@ -561,8 +573,11 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
             if (v < 0 || v > 1) return -EINVAL;
             inq_ = v != 0;
             return 0;
-        case TCP_QUICKACK: quickack_ = v != 0; return 0;
-        default: return -ENOPROTOOPT;
+        case TCP_QUICKACK:
+            quickack_ = v != 0;
+            return 0;
+        default:
+            return -ENOPROTOOPT;
     }
 }
 
@@ -596,24 +611,40 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             v = sk.nodelay;
             break;
         }
-        case TCP_CORK: v = cork_; break;
+        case TCP_CORK:
+            v = cork_;
+            break;
         case TCP_MAXSEG: {
             Owned o(sk);
             // do_tcp_getsockopt: mss_cache, or the user's value before a connection exists.
             v = sk.mss;
-            if (user_mss_ && (sk.state == TcpState::close || sk.state == TcpState::listen)) v = user_mss_;
+            if (user_mss_ && (sk.state == TcpState::close || sk.state == TcpState::listen))
+                v = user_mss_;
             break;
         }
-        case TCP_KEEPIDLE: v = keepidle_ ? keepidle_ : static_cast<int>(cfg.tcp_keepalive_time / kNsPerSec); break;
+        case TCP_KEEPIDLE:
+            v = keepidle_ ? keepidle_ : static_cast<int>(cfg.tcp_keepalive_time / kNsPerSec);
+            break;
         case TCP_KEEPINTVL:
             v = keepintvl_ ? keepintvl_ : static_cast<int>(cfg.tcp_keepalive_intvl / kNsPerSec);
             break;
-        case TCP_KEEPCNT: v = keepcnt_ ? keepcnt_ : cfg.tcp_keepalive_probes; break;
-        case TCP_USER_TIMEOUT: v = static_cast<int>(user_timeout_); break;
-        case TCP_NOTSENT_LOWAT: v = static_cast<int>(notsent_lowat_); break;  // tp->notsent_lowat: 0 until set
-        case TCP_INQ: v = inq_; break;
-        case TCP_QUICKACK: v = quickack_; break;
-        default: return -ENOPROTOOPT;
+        case TCP_KEEPCNT:
+            v = keepcnt_ ? keepcnt_ : cfg.tcp_keepalive_probes;
+            break;
+        case TCP_USER_TIMEOUT:
+            v = static_cast<int>(user_timeout_);
+            break;
+        case TCP_NOTSENT_LOWAT:
+            v = static_cast<int>(notsent_lowat_);
+            break;  // tp->notsent_lowat: 0 until set
+        case TCP_INQ:
+            v = inq_;
+            break;
+        case TCP_QUICKACK:
+            v = quickack_;
+            break;
+        default:
+            return -ENOPROTOOPT;
     }
     return put(&v, sizeof v);
 }

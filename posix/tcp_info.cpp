@@ -24,10 +24,12 @@ void fill_tcp_info(const TcpSock& sk, Nanos now, tcp_info& info) {
     info.tcpi_rcv_mss = std::min<std::uint32_t>(sk.peer_mss, sk.mss);
     info.tcpi_advmss = sk.mss;
     info.tcpi_unacked = (sk.flight() + mss - 1) / mss;
-    if (sk.last_rcv) info.tcpi_last_data_recv = static_cast<std::uint32_t>((now - sk.last_rcv) / kNsPerMs);
+    if (sk.last_rcv)
+        info.tcpi_last_data_recv = static_cast<std::uint32_t>((now - sk.last_rcv) / kNsPerMs);
     info.tcpi_rtt = static_cast<std::uint32_t>(sk.srtt / kNsPerUs);
     info.tcpi_rttvar = static_cast<std::uint32_t>(sk.rttvar / kNsPerUs);
-    info.tcpi_snd_ssthresh = sk.ssthresh >= 0x7fffffffu ? 0x7fffffffu : sk.ssthresh / mss;  // TCP_INFINITE_SSTHRESH
+    info.tcpi_snd_ssthresh =
+        sk.ssthresh >= 0x7fffffffu ? 0x7fffffffu : sk.ssthresh / mss;  // TCP_INFINITE_SSTHRESH
     info.tcpi_snd_cwnd = sk.cwnd / mss;  // vlo counts cwnd in bytes, Linux in segments
     info.tcpi_rcv_space = sk.rcv_wnd;
     info.tcpi_snd_wnd = sk.snd_wnd;

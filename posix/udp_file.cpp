@@ -22,7 +22,7 @@ constexpr int kWmemDefault = 212992;  // net.core.wmem_default
 }  // namespace
 
 class UdpFile final : public Socket {
-public:
+  public:
     explicit UdpFile(Net& net) : Socket(net, SOCK_DGRAM, IPPROTO_UDP), u_(net.stack()) {
         rcvbuf = static_cast<int>(u_.rcvbuf());
         sndbuf = kWmemDefault;
@@ -32,7 +32,8 @@ public:
 
     // datagram_poll
     unsigned poll() override {
-        unsigned mask = EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;  // sock_writeable: UDP never fills up here
+        unsigned mask =
+            EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;  // sock_writeable: UDP never fills up here
         if (u_.pending_error()) mask |= EPOLLERR;
         if (u_.readable()) mask |= EPOLLIN | EPOLLRDNORM;
         if (shut_rd_) mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
@@ -119,9 +120,14 @@ public:
     }
     long ioctl(unsigned long request, int& value) override {
         switch (request) {
-            case SIOCINQ: value = static_cast<int>(u_.next_datagram_len()); return 0;  // udp_ioctl
-            case SIOCOUTQ: value = 0; return 0;  // sk_wmem_alloc: sent at once on lo
-            default: return -ENOTTY;
+            case SIOCINQ:
+                value = static_cast<int>(u_.next_datagram_len());
+                return 0;  // udp_ioctl
+            case SIOCOUTQ:
+                value = 0;
+                return 0;  // sk_wmem_alloc: sent at once on lo
+            default:
+                return -ENOTTY;
         }
     }
     // UDP has no options of its own level here (UDP_CORK, UDP_SEGMENT: not in vlo).
@@ -135,7 +141,7 @@ public:
         rcvbuf = static_cast<int>(u_.rcvbuf());
     }
 
-private:
+  private:
     UdpSocket u_;
     bool connected_ = false;
     bool shut_rd_ = false;

@@ -133,7 +133,8 @@ TEST_CASE("posix: select sees a readable socket and times out on virtual time", 
     CHECK(fails_with(vlo_select(st, 100, &r, nullptr, nullptr, &tv)) == EBADF);
 }
 
-TEST_CASE("epoll: level-triggered reports while readable, edge-triggered once per arrival", "[epoll]") {
+TEST_CASE("epoll: level-triggered reports while readable, edge-triggered once per arrival",
+          "[epoll]") {
     Stack st;
     auto [c, s] = connected(st, 7000);
     const int lt = vlo_epoll_create1(st, 0), et = vlo_epoll_create1(st, EPOLL_CLOEXEC);
@@ -282,8 +283,10 @@ TEST_CASE("posix: errno for bad arguments is Linux's", "[posix]") {
     CHECK(fails_with(vlo_shutdown(st, t, SHUT_RDWR)) == ENOTCONN);
     sockaddr_in peer{};
     socklen_t plen = sizeof peer;
-    CHECK(fails_with(vlo_getpeername(st, t, reinterpret_cast<sockaddr*>(&peer), &plen)) == ENOTCONN);
-    CHECK(fails_with(vlo_getsockname(st, t, reinterpret_cast<sockaddr*>(&peer), nullptr)) == EFAULT);
+    CHECK(fails_with(vlo_getpeername(st, t, reinterpret_cast<sockaddr*>(&peer), &plen)) ==
+          ENOTCONN);
+    CHECK(fails_with(vlo_getsockname(st, t, reinterpret_cast<sockaddr*>(&peer), nullptr)) ==
+          EFAULT);
     CHECK(fails_with(vlo_send(st, t, "x", 1, MSG_NOSIGNAL)) == EPIPE);  // never connected
     CHECK(fails_with(vlo_accept(st, t, nullptr, nullptr)) == EINVAL);   // not listening
     CHECK(fails_with(vlo_send(st, u, "x", 1, 0)) == EDESTADDRREQ);
@@ -387,7 +390,8 @@ TEST_CASE("posix: FIONREAD, SIOCOUTQ and SIOCOUTQNSD count the queues", "[posix]
     CHECK(sz == 20000);  // Linux doubles it
 }
 
-TEST_CASE("posix: a blocking connect to a REJECTed 127.0.0.2 fails ECONNREFUSED after 1 s", "[posix]") {
+TEST_CASE("posix: a blocking connect to a REJECTed 127.0.0.2 fails ECONNREFUSED after 1 s",
+          "[posix]") {
     Stack st;
     const int l = listener(st, "127.0.0.2", 80);
     (void)l;
@@ -406,7 +410,8 @@ TEST_CASE("posix: a blocking connect to a REJECTed 127.0.0.2 fails ECONNREFUSED 
 // Linux (issue 12's measurement) reports POLLERR at once here. vlo's TCP drops the first ICMP
 // error as Linux's tcp_v4_err does when connect() owns the socket (LockDroppedIcmps), so the
 // error arrives with the SYN retransmitted 1 s later; docs/posix.md keeps the difference open.
-TEST_CASE("posix: a non-blocking connect to a REJECTed 127.0.0.2 gets POLLERR and ECONNREFUSED", "[posix]") {
+TEST_CASE("posix: a non-blocking connect to a REJECTed 127.0.0.2 gets POLLERR and ECONNREFUSED",
+          "[posix]") {
     Stack st;
     listener(st, "127.0.0.2", 80);
     REQUIRE(vlo_iptables(st, "-A INPUT -d 127.0.0.2 -p tcp -j REJECT") == 0);

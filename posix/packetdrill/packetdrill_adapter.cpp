@@ -50,7 +50,8 @@ constexpr auto kSettleLimit = std::chrono::seconds(2);
 // (-1 if the process may not: then the host's own commands run as they are).
 int sandbox_host_commands() {
     if (unshare(CLONE_NEWNET) != 0) {
-        std::fprintf(stderr, "vlo: no network namespace of its own (%s): script commands run on the host\n",
+        std::fprintf(stderr,
+                     "vlo: no network namespace of its own (%s): script commands run on the host\n",
                      std::strerror(errno));
         return -1;
     }
@@ -67,13 +68,14 @@ int sandbox_host_commands() {
 }
 
 class Adapter {
-public:
+  public:
     explicit Adapter(const StackConfig& config) : stack_(config, clock_) {
         auto dev = std::make_unique<PacketdrillDevice>(stack_.next_ifindex(), clock_);
         dev_ = dev.get();
         stack_.add_device(std::move(dev));
         stack_.fib().add_address(stack_.loopback(), Ipv4Cidr{Ipv4Address{192, 168, 0, 1}, 16});
-        stack_.fib().add_route(Ipv4Cidr{Ipv4Address{192, 0, 2, 0}, 24}, *dev_, Ipv4Address{192, 168, 0, 1});
+        stack_.fib().add_route(Ipv4Cidr{Ipv4Address{192, 0, 2, 0}, 24}, *dev_,
+                               Ipv4Address{192, 168, 0, 1});
         net_ = std::make_unique<Net>(stack_, &clock_, TimeMode::driven);
     }
     ~Adapter() {
@@ -119,7 +121,7 @@ public:
         }
     }
 
-private:
+  private:
     VirtualClock clock_{kNsPerSec};
     Stack stack_;
     PacketdrillDevice* dev_ = nullptr;
@@ -184,7 +186,8 @@ ssize_t pd_writev(void* u, int fd, const iovec* v, int c) {
 ssize_t pd_send(void* u, int fd, const void* b, size_t l, int f) {
     return call(u, [&](Net& n) { return sys_sendto(n, fd, b, l, f, nullptr, 0); });
 }
-ssize_t pd_sendto(void* u, int fd, const void* b, size_t l, int f, const sockaddr* a, socklen_t al) {
+ssize_t pd_sendto(void* u, int fd, const void* b, size_t l, int f, const sockaddr* a,
+                  socklen_t al) {
     return call(u, [&](Net& n) { return sys_sendto(n, fd, b, l, f, a, al); });
 }
 ssize_t pd_sendmsg(void* u, int fd, const msghdr* m, int f) {
@@ -214,10 +217,12 @@ int pd_shutdown(void* u, int fd, int how) {
     return static_cast<int>(call(u, [&](Net& n) { return sys_shutdown(n, fd, how); }));
 }
 int pd_getsockopt(void* u, int fd, int level, int name, void* v, socklen_t* l) {
-    return static_cast<int>(call(u, [&](Net& n) { return sys_getsockopt(n, fd, level, name, v, l); }));
+    return static_cast<int>(
+        call(u, [&](Net& n) { return sys_getsockopt(n, fd, level, name, v, l); }));
 }
 int pd_setsockopt(void* u, int fd, int level, int name, const void* v, socklen_t l) {
-    return static_cast<int>(call(u, [&](Net& n) { return sys_setsockopt(n, fd, level, name, v, l); }));
+    return static_cast<int>(
+        call(u, [&](Net& n) { return sys_setsockopt(n, fd, level, name, v, l); }));
 }
 int pd_poll(void* u, pollfd* fds, nfds_t nfds, int timeout) {
     return static_cast<int>(call(u, [&](Net& n) { return sys_poll(n, fds, nfds, timeout); }));
@@ -229,7 +234,8 @@ int pd_epoll_ctl(void* u, int epfd, int op, int fd, epoll_event* ev) {
     return static_cast<int>(call(u, [&](Net& n) { return sys_epoll_ctl(n, epfd, op, fd, ev); }));
 }
 int pd_epoll_wait(void* u, int epfd, epoll_event* evs, int max, int timeout) {
-    return static_cast<int>(call(u, [&](Net& n) { return sys_epoll_wait(n, epfd, evs, max, timeout); }));
+    return static_cast<int>(
+        call(u, [&](Net& n) { return sys_epoll_wait(n, epfd, evs, max, timeout); }));
 }
 int pd_pipe(void*, int*) {
     errno = ENOSYS;  // vlo has no pipes: its descriptors are sockets and epoll instances
@@ -285,8 +291,8 @@ int pd_gettimeofday(void* u, timeval* tv, struct timezone*) {
 }  // namespace
 }  // namespace vlo::posix
 
-extern "C" __attribute__((visibility("default"))) void packetdrill_interface_init(const char* flags,
-                                                                                  packetdrill_interface* ifc) {
+extern "C" __attribute__((visibility("default"))) void packetdrill_interface_init(
+    const char* flags, packetdrill_interface* ifc) {
     using namespace vlo::posix;
     vlo::StackConfig config;
     config.core.worker = vlo::WorkerKind::inline_;

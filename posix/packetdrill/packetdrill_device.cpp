@@ -9,7 +9,8 @@
 namespace vlo::posix {
 
 PacketdrillDevice::PacketdrillDevice(int ifindex, const Clock& clock)
-    : NetDevice("tun0", ifindex, kMtu, IFF_UP | IFF_RUNNING | IFF_POINTOPOINT | IFF_NOARP | IFF_LOWER_UP, 0),
+    : NetDevice("tun0", ifindex, kMtu,
+                IFF_UP | IFF_RUNNING | IFF_POINTOPOINT | IFF_NOARP | IFF_LOWER_UP, 0),
       clock_(clock) {}
 
 NetdevTx PacketdrillDevice::xmit(PacketPtr pkt) {
@@ -48,7 +49,8 @@ int PacketdrillDevice::inject(const void* buf, std::size_t count) {
         return -1;
     }
     if ((bytes[0] >> 4) != 4) {
-        std::fprintf(stderr, "vlo: an IPv%d packet: vlo's stack speaks IPv4 only so far\n", bytes[0] >> 4);
+        std::fprintf(stderr, "vlo: an IPv%d packet: vlo's stack speaks IPv4 only so far\n",
+                     bytes[0] >> 4);
         errno = EAFNOSUPPORT;
         return -1;
     }

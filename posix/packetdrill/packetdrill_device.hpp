@@ -15,8 +15,8 @@
 namespace vlo::posix {
 
 class PacketdrillDevice final : public NetDevice {
-public:
-    static constexpr std::uint32_t kMtu = 1500;     // packetdrill's tun0
+  public:
+    static constexpr std::uint32_t kMtu = 1500;       // packetdrill's tun0
     static constexpr std::size_t kQueueLimit = 4096;  // then it drops, as a full tx ring
 
     PacketdrillDevice(int ifindex, const Clock& clock);
@@ -29,7 +29,7 @@ public:
     // netdev_send: an IPv4 datagram into the stack. -1 (errno set) for what vlo cannot take.
     int inject(const void* buf, std::size_t count);
 
-private:
+  private:
     struct Outbound {
         std::vector<std::uint8_t> bytes;
         Nanos at;

@@ -10,7 +10,8 @@ namespace {
 bool parse_ints(std::string_view v, std::vector<long long>& out) {
     out.clear();
     while (!v.empty()) {
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == ':')) v.remove_prefix(1);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == ':'))
+            v.remove_prefix(1);
         if (v.empty()) break;
         long long x = 0;
         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
@@ -24,10 +25,26 @@ bool parse_ints(std::string_view v, std::vector<long long>& out) {
 // The sysctls of defaults.sh that vlo has no model for: accepted (a script's defaults name
 // them all), and listed in docs/posix.md as behaviour vlo does not have yet.
 constexpr std::string_view kNotModelled[] = {
-    "tcp_frto", "tcp_sack", "tcp_dsack", "tcp_fack", "tcp_reordering", "tcp_congestion_control",
-    "tcp_slow_start_after_idle", "tcp_early_retrans", "tcp_recovery", "tcp_tso_win_divisor", "tcp_ecn",
-    "tcp_ecn_option", "tcp_pacing_ss_ratio", "tcp_pacing_ca_ratio", "tcp_notsent_lowat", "tcp_fastopen",
-    "tcp_fastopen_key", "tcp_min_tso_segs", "tcp_mtu_probing", "tcp_base_mss",
+    "tcp_frto",
+    "tcp_sack",
+    "tcp_dsack",
+    "tcp_fack",
+    "tcp_reordering",
+    "tcp_congestion_control",
+    "tcp_slow_start_after_idle",
+    "tcp_early_retrans",
+    "tcp_recovery",
+    "tcp_tso_win_divisor",
+    "tcp_ecn",
+    "tcp_ecn_option",
+    "tcp_pacing_ss_ratio",
+    "tcp_pacing_ca_ratio",
+    "tcp_notsent_lowat",
+    "tcp_fastopen",
+    "tcp_fastopen_key",
+    "tcp_min_tso_segs",
+    "tcp_mtu_probing",
+    "tcp_base_mss",
 };
 
 bool apply_one(std::string_view name, std::string_view value, StackConfig& c, std::string& error) {
@@ -42,24 +59,40 @@ bool apply_one(std::string_view name, std::string_view value, StackConfig& c, st
     }
     TcpConfig& t = c.tcp;
     const long long x = v.front();
-    if (name == "tcp_syn_retries") t.tcp_syn_retries = static_cast<int>(x);
-    else if (name == "tcp_synack_retries") t.tcp_synack_retries = static_cast<int>(x);
-    else if (name == "tcp_retries2") t.tcp_retries2 = static_cast<int>(x);
-    else if (name == "tcp_timestamps") t.tcp_timestamps = x != 0;
-    else if (name == "tcp_window_scaling") t.tcp_window_scaling = x != 0;
-    else if (name == "tcp_syncookies") t.tcp_syncookies = x != 0;
-    else if (name == "tcp_fin_timeout") t.tcp_fin_timeout = x * kNsPerSec;
-    else if (name == "tcp_keepalive_time") t.tcp_keepalive_time = x * kNsPerSec;
-    else if (name == "tcp_keepalive_intvl") t.tcp_keepalive_intvl = x * kNsPerSec;
-    else if (name == "tcp_keepalive_probes") t.tcp_keepalive_probes = static_cast<int>(x);
-    else if (name == "somaxconn") t.somaxconn = static_cast<int>(x);
-    else if (name == "tcp_max_syn_backlog") t.tcp_max_syn_backlog = static_cast<int>(x);
-    else if (name == "ip_default_ttl") c.ip_default_ttl = static_cast<int>(x);
-    else if (name == "rmem_max") c.rmem_max = static_cast<std::uint32_t>(x);
+    if (name == "tcp_syn_retries")
+        t.tcp_syn_retries = static_cast<int>(x);
+    else if (name == "tcp_synack_retries")
+        t.tcp_synack_retries = static_cast<int>(x);
+    else if (name == "tcp_retries2")
+        t.tcp_retries2 = static_cast<int>(x);
+    else if (name == "tcp_timestamps")
+        t.tcp_timestamps = x != 0;
+    else if (name == "tcp_window_scaling")
+        t.tcp_window_scaling = x != 0;
+    else if (name == "tcp_syncookies")
+        t.tcp_syncookies = x != 0;
+    else if (name == "tcp_fin_timeout")
+        t.tcp_fin_timeout = x * kNsPerSec;
+    else if (name == "tcp_keepalive_time")
+        t.tcp_keepalive_time = x * kNsPerSec;
+    else if (name == "tcp_keepalive_intvl")
+        t.tcp_keepalive_intvl = x * kNsPerSec;
+    else if (name == "tcp_keepalive_probes")
+        t.tcp_keepalive_probes = static_cast<int>(x);
+    else if (name == "somaxconn")
+        t.somaxconn = static_cast<int>(x);
+    else if (name == "tcp_max_syn_backlog")
+        t.tcp_max_syn_backlog = static_cast<int>(x);
+    else if (name == "ip_default_ttl")
+        c.ip_default_ttl = static_cast<int>(x);
+    else if (name == "rmem_max")
+        c.rmem_max = static_cast<std::uint32_t>(x);
     // vlo's buffers are fixed: the receive buffer is the maximum, so the window scale is the
     // one Linux derives from tcp_rmem[2]; the send buffer is the default Linux starts from.
-    else if (name == "tcp_rmem") t.tcp_rmem = static_cast<std::size_t>(v.back());
-    else if (name == "tcp_wmem") t.tcp_wmem = static_cast<std::size_t>(v.size() > 1 ? v[1] : v[0]);
+    else if (name == "tcp_rmem")
+        t.tcp_rmem = static_cast<std::size_t>(v.back());
+    else if (name == "tcp_wmem")
+        t.tcp_wmem = static_cast<std::size_t>(v.size() > 1 ? v[1] : v[0]);
     else {
         error = "unknown sysctl " + std::string(name);
         return false;
@@ -71,12 +104,13 @@ bool apply_one(std::string_view name, std::string_view value, StackConfig& c, st
 
 void apply_packetdrill_defaults(StackConfig& c) {
     std::string ignored;
-    for (auto [n, v] : {std::pair<std::string_view, std::string_view>{"tcp_rmem", "4096 540000 15728640"},
-                        {"tcp_wmem", "4096 262144 4194304"},
-                        {"tcp_timestamps", "1"},
-                        {"tcp_syn_retries", "5"},
-                        {"tcp_synack_retries", "5"},
-                        {"tcp_syncookies", "1"}})
+    for (auto [n, v] :
+         {std::pair<std::string_view, std::string_view>{"tcp_rmem", "4096 540000 15728640"},
+          {"tcp_wmem", "4096 262144 4194304"},
+          {"tcp_timestamps", "1"},
+          {"tcp_syn_retries", "5"},
+          {"tcp_synack_retries", "5"},
+          {"tcp_syncookies", "1"}})
         apply_one(n, v, c, ignored);
 }
 
