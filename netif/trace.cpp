@@ -23,6 +23,8 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::coun
     "IP_INVALID_DEST", "IP_NOPROTO",     "IP_FRAG",      "ICMP_CSUM",     "ICMP_TYPE",      "NO_SOCKET",      "TCP_CSUM",      "UDP_CSUM",      "SOCKET_BACKLOG", "SOCKET_RCVBUFF",
     "NO_ROUTE",        "QUEUE_PURGE",   "PKT_TOO_BIG",  "FRAG_FAILED",     "DUP_FRAG",
     "FRAG_REASM_TIMEOUT", "IP_FRAG_OVERLAP", "NETFILTER_DROP",
+    "TCP_INVALID_SEQUENCE", "TCP_OLD_DATA", "TCP_RFC7323_PAWS", "TCP_RESET", "TCP_INVALID_SYN",
+    "TCP_FLAGS", "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_ZEROWINDOW", "TCP_OFO_DROP", "TCP_CLOSE",
 };
 }  // namespace
 

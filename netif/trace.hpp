@@ -65,6 +65,18 @@ enum class DropReason : std::uint8_t {
     frag_reasm_timeout,  // its queue expired after ipfrag_time (ip_expire)
     ip_frag_overlap,     // overlapped its queue, which goes with it (RFC 5722; ReasmOverlaps)
     netfilter_drop,      // a netfilter rule or chain policy said DROP (or REJECT)
+    // TCP's discards (tcp_validate_incoming, tcp_data_queue, tcp_ack), as SKB_DROP_REASON_TCP_*.
+    tcp_invalid_sequence,  // outside the receive window
+    tcp_old_data,          // all of it already received
+    tcp_rfc7323_paws,      // an old timestamp (PAWS)
+    tcp_reset,             // a RST that ended or challenged the connection
+    tcp_invalid_syn,       // a SYN in a synchronized state (challenge ACK)
+    tcp_flags,             // no ACK flag where one is required
+    tcp_too_old_ack,       // acknowledges data far below snd_una
+    tcp_ack_unsent_data,   // acknowledges data never sent
+    tcp_zerowindow,        // the receive window is closed
+    tcp_ofo_drop,          // out of order data that does not fit
+    tcp_close,             // arrived for a closed connection
     count_
 };
 

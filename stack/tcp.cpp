@@ -180,6 +180,7 @@ Tcp::~Tcp() {
 
 const TcpConfig& Tcp::config() const { return stack_.config().tcp; }
 TimerService& Tcp::timers() { return stack_.timers(); }
+Nanos Tcp::now() const { return stack_.clock().now_ns(); }
 
 std::size_t Tcp::KeyHash::operator()(const Key& k) const {
     std::uint64_t h = (std::uint64_t{k.laddr} << 32 | k.raddr) * 0x9e3779b97f4a7c15ULL;
@@ -306,6 +307,15 @@ bool Tcp::sending() {
     return false;
 }
 
+std::vector<std::shared_ptr<TcpSock>> Tcp::sockets() {
+    std::vector<std::shared_ptr<TcpSock>> socks;
+    std::lock_guard g(tables_mu_);
+    socks.reserve(listeners_.size() + ehash_.size());
+    for (const auto& [key, sk] : listeners_) socks.push_back(sk);
+    for (const auto& [key, sk] : ehash_) socks.push_back(sk);
+    return socks;
+}
+
 void Tcp::do_rcv(TcpSock& sk, PacketPtr pkt) {
     const wire::TcpView th(pkt->bytes());
     const wire::TcpOptions opts = th.options();
@@ -378,9 +388,17 @@ std::shared_ptr<TcpSock> Tcp::make_child(TcpSock& listener, Ipv4Address laddr, I
     child->peer_mss = opts.mss.value_or(536);
     child->wscale_ok = opts.wscale.has_value() && config().tcp_window_scaling;
     child->snd_wscale = child->wscale_ok ? *opts.wscale : 0;
-    child->rcv_wscale = child->wscale_ok ? 7 : 0;
     child->ts_ok = opts.timestamp.has_value() && config().tcp_timestamps;
-    if (child->ts_ok) child->ts_recent = opts.timestamp->first;
+    if (child->ts_ok) {
+        child->ts_recent = opts.timestamp->first;
+        child->ts_recent_stamp = stack_.clock().now_ns();
+    }
+    child->sack_ok = opts.sack_permitted && config().tcp_sack;
+    child->ca_ops = listener.ca_ops;  // TCP_CONGESTION set on the listener is inherited
+    // tcp_openreq_init_rwin: the SYN-ACK's window in segments of what we will receive.
+    child->advmss = route_mss(raddr);
+    select_initial_window(*child, static_cast<std::uint16_t>(child->advmss - (child->ts_ok ? 12 : 0)),
+                          child->wscale_ok);
     return child;
 }
 
@@ -401,12 +419,12 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
                 child->snd_nxt = th.ack();
                 child->irs = th.seq() - 1;
                 child->rcv_nxt = child->rcv_wup = th.seq();
-                child->wscale_ok = child->ts_ok = false;  // the cookie kept no options
-                child->snd_wscale = child->rcv_wscale = 0;
+                child->wscale_ok = child->ts_ok = child->sack_ok = false;  // the cookie kept no options
+                child->snd_wscale = 0;
                 child->snd_wnd = th.window();
-                child->rcv_wnd = static_cast<std::uint32_t>(std::min<std::size_t>(child->rcvq.free(), 65535));
-                child->mss = std::min<std::uint16_t>(*mss, route_mss(iph.src()));
-                child->cwnd = 10u * child->mss;
+                child->advmss = route_mss(iph.src());
+                select_initial_window(*child, child->advmss, false);
+                child->mss = std::min<std::uint16_t>(*mss, child->advmss);
                 child->state = TcpState::syn_recv;
                 hash(*child);
                 listener.syn_queue.fetch_add(1);
@@ -453,6 +471,8 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
         tmp.rcv_nxt = th.seq() + 1;
         tmp.state = TcpState::syn_recv;
         tmp.peer_mss = their_mss;
+        tmp.advmss = route_mss(iph.src());
+        select_initial_window(tmp, tmp.advmss, false);
         send_synack(tmp);
         return;  // consumed
     }
@@ -461,9 +481,8 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
     child->snd_una = child->iss;
     child->snd_nxt = child->iss;
     child->state = TcpState::syn_recv;
-    child->mss = std::min<std::uint16_t>(child->peer_mss, route_mss(child->raddr));
+    child->mss = std::min<std::uint16_t>(child->peer_mss, child->advmss);
     if (child->ts_ok) child->mss = static_cast<std::uint16_t>(child->mss - 12);
-    child->cwnd = 10u * child->mss;  // RFC 6928 IW10, as Linux
     listener.syn_queue.fetch_add(1);
     hash(*child);
     std::lock_guard g(child->slock);
@@ -508,9 +527,11 @@ std::error_code Tcp::connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port) 
     sk.iss = isn(sk.laddr, sk.lport, sk.raddr, sk.rport);
     sk.snd_una = sk.iss;
     sk.snd_nxt = sk.iss;
-    sk.rcv_wscale = config().tcp_window_scaling ? 7 : 0;
     set_state(sk, TcpState::syn_sent);
-    sk.mss = route_mss(sk.raddr);
+    sk.advmss = route_mss(sk.raddr);
+    sk.mss = sk.advmss;
+    sk.wscale_ok = config().tcp_window_scaling;  // offered; rcv_syn_sent learns if accepted
+    select_initial_window(sk, sk.advmss, sk.wscale_ok);
     hash(sk);
     stats_.tcp.inc(TcpMib::ActiveOpens);
     send_syn(sk);

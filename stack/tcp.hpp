@@ -29,8 +29,10 @@
 #include "stack/port_table.hpp"
 #include "stack/seq_wait.hpp"
 #include "stack/siphash.hpp"
+#include "stack/tcp_cong.hpp"
 #include "stack/tcp_config.hpp"
 #include "stack/tcp_mib.hpp"
+#include "stack/tcp_rtx_queue.hpp"
 #include "stack/tcp_seq.hpp"
 #include "stack/timer_service.hpp"
 #include "stack/wire/tcp.hpp"
@@ -93,11 +95,16 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::uint32_t max_window = 0;
     std::uint8_t snd_wscale = 0;
     std::uint16_t mss = 536;     // our segment payload limit (mss_cache), options excluded
+    std::uint16_t advmss = 536;  // what our SYN announced: the route's MTU less 40
     // Receive sequence space.
     std::uint32_t irs = 0, rcv_nxt = 0, rcv_wup = 0, rcv_wnd = 0;  // rcv_wnd: last advertised
+    std::uint32_t rcv_ssthresh = 0;  // how far the offered window may grow now (tcp_grow_window)
+    std::uint32_t window_clamp = 0;  // the largest window we will ever offer
+    std::uint16_t rcv_mss = 536;     // the peer's segment size as we see it (icsk_ack.rcv_mss)
     std::uint8_t rcv_wscale = 0;
-    bool wscale_ok = false, ts_ok = false;
+    bool wscale_ok = false, ts_ok = false, sack_ok = false;
     std::uint32_t ts_recent = 0;
+    Nanos ts_recent_stamp = 0;       // when ts_recent was stored (0: never), for PAWS
     std::uint16_t peer_mss = 536;
 
     // Queues. sndq holds [snd_una, end of written data); rcvq holds in-order unread data.
@@ -108,17 +115,73 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     bool fin_rcvd = false;
     bool shut_rd = false;
 
+    // SACK blocks we report (RFC 2018 4, most recent first, as tcp_sack_new_ofo_skb keeps them)
+    // and a D-SACK for duplicate data (RFC 2883), sent once with the next ACK.
+    std::array<wire::SackBlock, 4> selective_acks{};
+    std::uint8_t num_sacks = 0;
+    wire::SackBlock duplicate_sack{};
+    bool dsack = false;
+
+    // The sender's scoreboard, in segments as struct tcp_sock counts them.
+    RtxQueue rtx;                    // [snd_una, snd_nxt) segment by segment
+    std::uint32_t sacked_out = 0;    // SACKed segments
+    std::uint32_t lost_out = 0;      // segments marked lost
+    std::uint32_t retrans_out = 0;   // retransmitted segments not yet delivered
+    std::uint32_t total_retrans = 0;
+    std::uint32_t delivered = 0;     // segments delivered (acked or sacked), ever
+    std::uint32_t reordering = 3;    // tcp_reordering: the dupthresh in segments
+    std::uint32_t reord_seen = 0;    // reordering events (RACK widens its window after one)
+    std::uint32_t high_seq = 0;      // snd_nxt when recovery or loss began
+    TcpCaState ca_state = TcpCaState::open;
+    // Undo of a spurious reduction (tcp_undo_cwnd_reduction): the marker is snd_una when the
+    // episode began (0: nothing to undo); undo_retrans counts retransmissions not yet proved
+    // unnecessary by a D-SACK; retrans_stamp is the first retransmission's TSval.
+    std::uint32_t undo_marker = 0;
+    int undo_retrans = -1;
+    std::uint32_t retrans_stamp = 0;
+    std::uint32_t prior_ssthresh = 0, prior_cwnd = 0;
+    // Proportional rate reduction (RFC 6937) during recovery.
+    std::uint32_t prr_delivered = 0, prr_out = 0;
+    // RACK (RFC 8985): the send time and end of the most recently sent segment delivered.
+    struct Rack {
+        Nanos mstamp = 0;
+        std::uint32_t end_seq = 0;
+        Nanos rtt = 0;
+        std::uint8_t reo_wnd_steps = 1;
+        bool advanced = false;
+    } rack;
+    std::uint32_t tlp_high_seq = 0;  // snd_nxt when a loss probe went out (0: none in flight)
+    bool tlp_retrans = false;        // the probe was a retransmission, not new data
+    bool frto = false;               // F-RTO (RFC 5682) is judging the last timeout
+    std::uint32_t highest_sack = 0;  // end of the highest SACKed segment (the forward ACK)
+    std::uint32_t rcv_tsecr = 0;     // the TSecr of the last ACK, 0 if it had none
+    // What the retransmission timer is armed for (icsk_pending).
+    enum class Pending : std::uint8_t { none, retrans, probe0, loss_probe, reo_timeout } pending = Pending::none;
+
     // RTT and retransmission (RFC 6298).
-    Nanos srtt = 0, rttvar = 0, rto;
+    Nanos srtt = 0, rttvar = 0, rto, min_rtt = 0;  // min_rtt 0: no sample yet
+    Nanos mdev = 0, mdev_max = 0;    // tcp_rtt_estimator's mdev_us (4x the mean deviation)
+    std::uint32_t rttvar_seq = 0;    // rttvar decays once per window of data (tp->rtt_seq)
     int backoff = 0;         // icsk_backoff: doublings since the last good ACK
     int retransmits = 0;     // consecutive timeouts of the same data
     std::uint32_t rtt_seq = 0;
-    Nanos rtt_start = 0;     // 0: no segment being timed (Karn)
-    // Congestion control: Reno with NewReno recovery (RFC 5681, RFC 6582).
-    std::uint32_t cwnd = 0, ssthresh = 0x7fffffff, bytes_acked = 0;
-    int dupacks = 0;
-    bool in_recovery = false;
-    std::uint32_t recover = 0;
+    Nanos rtt_start = 0;     // 0: no SYN being timed (Karn)
+    // Congestion control, in segments (snd_cwnd...), with the algorithm's hooks and state.
+    std::uint32_t snd_cwnd = 10, snd_ssthresh = 0x7fffffff, snd_cwnd_cnt = 0, snd_cwnd_clamp = ~0u;
+    std::uint32_t max_packets_out = 0, cwnd_usage_seq = 0;
+    bool is_cwnd_limited = false;
+    const TcpCongestionOps* ca_ops = nullptr;
+    alignas(8) std::array<std::uint64_t, 13> ca_priv{};  // ICSK_CA_PRIV_SIZE
+    template <class T>
+    T& ca() {
+        static_assert(sizeof(T) <= sizeof(ca_priv) && alignof(T) <= 8);
+        return *reinterpret_cast<T*>(ca_priv.data());
+    }
+
+    // What TCP_INFO reports beyond the above.
+    std::uint64_t bytes_acked = 0, bytes_received = 0, bytes_retrans = 0;
+    std::uint32_t segs_out = 0, segs_in = 0, data_segs_out = 0, data_segs_in = 0;
+    Nanos lsndtime = 0, last_ack_recv = 0, last_data_recv = 0;
 
     // Delayed ACK (tcp_send_delayed_ack) and what is owed.
     int quick_acks = 0;      // ACK every segment for a while after start (quickack mode)
@@ -168,7 +231,10 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     void release();  // release_sock: process the backlog, then drop ownership
     void wake();     // sk_data_ready / sk_state_change / sk_write_space
 
-    std::uint32_t flight() const { return snd_nxt - snd_una; }
+    std::uint32_t flight() const { return snd_nxt - snd_una; }  // bytes
+    std::uint32_t packets_out() const { return static_cast<std::uint32_t>(rtx.size()); }
+    // tcp_packets_in_flight: sent, less what left the network (sacked or lost), plus retransmissions.
+    std::uint32_t packets_in_flight() const { return packets_out() - (sacked_out + lost_out) + retrans_out; }
     std::uint32_t unsent_end() const;  // sequence just past the last byte written (not FIN)
 };
 
@@ -184,6 +250,7 @@ public:
     const TcpConfig& config() const;
     PortTable& ports() { return ports_; }
     TimerService& timers();
+    Nanos now() const;  // the stack's clock
 
     // tcp_v4_rcv
     void rcv(PacketPtr pkt) override;
@@ -196,6 +263,8 @@ public:
     std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data);  // bytes queued
     std::size_t recvmsg(TcpSock& sk, std::span<std::uint8_t> out);         // bytes read
     void shutdown_wr(TcpSock& sk);
+    // TCP_CONGESTION (tcp_set_congestion_control): ENOENT for a name nobody registered.
+    std::error_code set_congestion_control(TcpSock& sk, std::string_view name);
     void close(TcpSock& sk);  // tcp_close: FIN or RST (unread data), then orphaned
     void abort(TcpSock& sk, std::errc reason);
     void hash(TcpSock& sk);
@@ -204,6 +273,8 @@ public:
     // kernel goes on sending after a process closes its sockets and exits (orphans). A
     // program whose stack dies with it waits for this to clear first.
     bool sending();
+    // Every socket in the tables (listeners, then connections), for ss and TCP_INFO listings.
+    std::vector<std::shared_ptr<TcpSock>> sockets();
 
     // Processing of a segment for sk, with sk locked (by slock or ownership).
     void do_rcv(TcpSock& sk, PacketPtr pkt);
@@ -231,7 +302,9 @@ private:
     void rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, const wire::TcpOptions& opts);
     void rcv_syn_sent(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts, const Packet& pkt);
     void rcv_state_process(TcpSock& sk, PacketPtr pkt, const wire::TcpView& th, const wire::TcpOptions& opts);
-    bool ack_process(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts);
+    bool paws_discard(const TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts) const;
+    // tcp_ack: false when the segment must go no further; `reason` says why if it is a discard.
+    bool ack_process(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts, DropReason& reason);
     void data_queue(TcpSock& sk, const wire::TcpView& th);
     void fin_received(TcpSock& sk);
     void established(TcpSock& sk);
@@ -243,13 +316,81 @@ private:
     void send_reset(const Packet& pkt, const wire::TcpView& th);  // tcp_v4_send_reset
     void send_syn(TcpSock& sk);
     void send_synack(TcpSock& sk);
-    void retransmit_head(TcpSock& sk);
-    void arm_rexmit(TcpSock& sk);
-    void rtt_sample(TcpSock& sk, Nanos rtt);
+    void retransmit_timer(TcpSock& sk);  // tcp_retransmit_timer
+    void probe_timer(TcpSock& sk);       // tcp_probe_timer: the zero-window probe
+    void arm_rexmit(TcpSock& sk);        // the SYN and SYN-ACK timer
+    void rtt_estimator(TcpSock& sk, Nanos rtt);  // tcp_rtt_estimator + tcp_set_rto
     void schedule_ack(TcpSock& sk, bool immediate);
     // Builds and sends one segment; `payload_off` is the offset into sndq.
     void transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size_t payload_off,
                   std::size_t payload_len, bool syn_options);
+    void drop(PacketPtr pkt, DropReason reason);  // tcp_drop_reason
+    void send_dupack(TcpSock& sk, const wire::TcpView& th);  // tcp_send_dupack (with a D-SACK)
+    void init_transfer(TcpSock& sk);  // tcp_init_transfer: cwnd, congestion control, windows
+    void select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok);  // tcp_select_initial_window
+
+    // ---- loss recovery (tcp_recovery.cpp), Linux's tcp_ack machinery ----
+    struct SackState {  // what one ACK's SACK blocks revealed (tcp_sacktag_state)
+        std::uint32_t reord = 0;  // the lowest sequence delivered out of order
+        Nanos first_sackt = 0;    // send times of the first and last newly SACKed, never retransmitted
+        Nanos last_sackt = 0;
+        std::uint32_t sack_delivered = 0;
+        int flag = 0;
+    };
+    enum class Rexmit : std::uint8_t { none, lost, new_data };  // REXMIT_*
+    int sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack, std::uint32_t prior_snd_una,
+                SackState& st);
+    void sacktag_one(TcpSock& sk, TxSeg& seg, bool dup_sack, SackState& st);
+    int clean_rtx_queue(TcpSock& sk, std::uint32_t ack, std::uint32_t prior_fack, SackState& st);
+    void ack_update_rtt(TcpSock& sk, int flag, Nanos seq_rtt, Nanos sack_rtt, Nanos ca_rtt);
+    void check_sack_reordering(TcpSock& sk, std::uint32_t low_seq, bool ts);
+    void rack_advance(TcpSock& sk, std::uint8_t sacked, std::uint32_t end_seq, Nanos xmit_time);
+    Nanos rack_reo_wnd(const TcpSock& sk) const;
+    Nanos rack_detect_loss(TcpSock& sk);  // returns the longest wait for a segment not yet due
+    bool rack_mark_lost(TcpSock& sk);
+    void rack_reo_timeout(TcpSock& sk);
+    void mark_skb_lost(TcpSock& sk, TxSeg& seg);
+    void newreno_mark_lost(TcpSock& sk, bool snd_una_advanced);
+    void identify_packet_loss(TcpSock& sk, int& flag);
+    void set_ca_state(TcpSock& sk, TcpCaState state);
+    void ca_event(TcpSock& sk, TcpCaEvent event);
+    std::uint32_t current_ssthresh(const TcpSock& sk) const;
+    void init_undo(TcpSock& sk);
+    void init_cwnd_reduction(TcpSock& sk);
+    void cwnd_reduction(TcpSock& sk, int newly_acked_sacked, int newly_lost, int flag);
+    void end_cwnd_reduction(TcpSock& sk);
+    void enter_recovery(TcpSock& sk);
+    void enter_loss(TcpSock& sk);
+    void cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacked, int newly_lost, int flag);
+    void fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_dupack, int& flag, Rexmit& rexmit);
+    void process_loss(TcpSock& sk, int flag, int num_dupack, Rexmit& rexmit);
+    bool packet_delayed(const TcpSock& sk) const;
+    bool may_undo(const TcpSock& sk) const;
+    void undo_cwnd_reduction(TcpSock& sk, bool unmark_loss);
+    bool try_undo_recovery(TcpSock& sk);
+    bool try_undo_dsack(TcpSock& sk);
+    bool try_undo_partial(TcpSock& sk, std::uint32_t prior_snd_una);
+    bool try_undo_loss(TcpSock& sk, bool frto_undo);
+    void try_keep_open(TcpSock& sk);
+    void try_to_open(TcpSock& sk, int flag);
+    void add_reno_sack(TcpSock& sk, int num_dupack);
+    void remove_reno_sacks(TcpSock& sk, int acked);
+    void xmit_recovery(TcpSock& sk, Rexmit rexmit);
+    void xmit_retransmit_queue(TcpSock& sk);
+    void retransmit_once(TcpSock& sk, TxSeg& seg);  // __tcp_retransmit_skb
+    void retransmit_seg(TcpSock& sk, TxSeg& seg);   // tcp_retransmit_skb
+    bool schedule_loss_probe(TcpSock& sk, bool advancing_rto);
+    void send_loss_probe(TcpSock& sk);
+    void process_tlp_ack(TcpSock& sk, std::uint32_t ack, int flag);
+    void reset_xmit_timer(TcpSock& sk, TcpSock::Pending what, Nanos timeout);
+    void rearm_rto(TcpSock& sk);
+    void set_xmit_timer(TcpSock& sk);
+    Nanos rto_delta(const TcpSock& sk) const;  // tcp_rto_delta_us
+    void cwnd_validate(TcpSock& sk, bool is_cwnd_limited);
+    // ---- the receiver's SACK blocks (tcp_input.cpp) ----
+    void sack_new_ofo(TcpSock& sk, std::uint32_t seq, std::uint32_t end_seq);
+    void sack_remove(TcpSock& sk);
+    void dsack_set(TcpSock& sk, std::uint32_t seq, std::uint32_t end_seq);
     void set_state(TcpSock& sk, TcpState next);
     static std::uint32_t receive_window(const TcpSock& sk);  // tcp_receive_window
     std::uint16_t select_window(TcpSock& sk);                // tcp_select_window

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "netif/clock.hpp"
 
@@ -26,8 +27,26 @@ struct TcpConfig {
     Nanos tcp_timeout_init = kNsPerSec;        // RFC 6298 2.1
     Nanos tcp_delack_min = 40 * kNsPerMs;
     Nanos tcp_delack_max = 200 * kNsPerMs;
-    std::size_t tcp_wmem = 4 << 20;            // fixed buffers: vlo does not autotune
+    // Buffer sizes: a socket's send and receive rings hold up to these many bytes. Linux
+    // autotunes between tcp_rmem's min and max; vlo charges bytes exactly (no skb overhead), so
+    // one fixed size stands for the autotuned ceiling.
+    std::size_t tcp_wmem = 4 << 20;
     std::size_t tcp_rmem = 4 << 20;
+    // tcp_rmem's default and maximum as Linux's (4096 131072 6291456): the default gives the
+    // initial window (tcp_full_space), the maximum the window scale (tcp_select_initial_window).
+    std::size_t tcp_rmem_default = 131072;
+    std::size_t tcp_rmem_max = 6291456;
+    // Loss recovery, with Linux's defaults (Documentation/networking/ip-sysctl.rst).
+    bool tcp_sack = true;
+    bool tcp_dsack = true;
+    int tcp_recovery = 1;        // 1: RACK loss detection (TCP_RACK_LOSS_DETECTION)
+    int tcp_early_retrans = 3;   // 3: tail loss probes (RACK-TLP)
+    int tcp_frto = 2;            // F-RTO (RFC 5682) with SACK enhancement
+    int tcp_reordering = 3;      // the initial dupthresh
+    int tcp_max_reordering = 300;
+    int tcp_ecn = 2;             // 2: answer ECN when the peer asks; 1: ask too; 0: never
+    bool tcp_slow_start_after_idle = true;
+    std::string tcp_congestion_control = "cubic";
 };
 
 }  // namespace vlo

@@ -14,7 +14,8 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(TcpExtMib::count
     "TW", "DelayedACKs", "TCPTimeouts", "TCPFastRetrans", "TCPSlowStartRetrans",
     "TCPChallengeACK", "TCPSYNChallenge", "TCPAbortOnData", "TCPAbortOnClose",
     "TCPAbortOnTimeout", "TCPKeepAlive", "TCPOFOQueue", "TCPRcvQDrop", "TCPZeroWindowDrop",
-    "TCPTimeWaitOverflow", "TCPDeferAcceptDrop", "TCPBacklogDrop", "PAWSEstab"};
+    "TCPTimeWaitOverflow", "TCPDeferAcceptDrop", "TCPBacklogDrop", "PAWSEstab",
+    "TCPSackRecovery", "TCPRenoRecovery", "TCPSACKReorder", "TCPRenoReorder", "TCPTSReorder", "TCPDSACKOldSent", "TCPDSACKOfoSent", "TCPDSACKRecv", "TCPDSACKOfoRecv", "TCPDSACKUndo", "TCPFullUndo", "TCPPartialUndo", "TCPLossUndo", "TCPLostRetransmit", "TCPSackRecoveryFail", "TCPRenoRecoveryFail", "TCPLossProbes", "TCPLossProbeRecovery", "TCPSpuriousRTOs", "TCPSACKReneging", "TCPSackMerged", "PAWSActive", "TCPHystartTrainDetect", "TCPHystartTrainCwnd", "TCPHystartDelayDetect", "TCPHystartDelayCwnd", "TCPOFODrop", "TCPOFOMerge", "TCPACKSkippedPAWS", "TCPACKSkippedSeq"};
 }  // namespace
 
 std::string_view mib_name(TcpMib e) { return kTcpNames[static_cast<std::size_t>(e)]; }

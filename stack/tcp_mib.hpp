@@ -20,6 +20,7 @@ enum class TcpExtMib {
     TCPSYNChallenge, TCPAbortOnData, TCPAbortOnClose, TCPAbortOnTimeout, TCPKeepAlive,
     TCPOFOQueue, TCPRcvQDrop, TCPZeroWindowDrop, TCPTimeWaitOverflow, TCPDeferAcceptDrop,
     TCPBacklogDrop, PAWSEstab,
+    TCPSackRecovery, TCPRenoRecovery, TCPSACKReorder, TCPRenoReorder, TCPTSReorder, TCPDSACKOldSent, TCPDSACKOfoSent, TCPDSACKRecv, TCPDSACKOfoRecv, TCPDSACKUndo, TCPFullUndo, TCPPartialUndo, TCPLossUndo, TCPLostRetransmit, TCPSackRecoveryFail, TCPRenoRecoveryFail, TCPLossProbes, TCPLossProbeRecovery, TCPSpuriousRTOs, TCPSACKReneging, TCPSackMerged, PAWSActive, TCPHystartTrainDetect, TCPHystartTrainCwnd, TCPHystartDelayDetect, TCPHystartDelayCwnd, TCPOFODrop, TCPOFOMerge, TCPACKSkippedPAWS, TCPACKSkippedSeq,
     count_
 };
 

@@ -13,6 +13,9 @@
 namespace vlo {
 
 namespace {
+bool in_cwnd_reduction_state(const TcpSock& sk) {
+    return sk.ca_state == TcpCaState::cwr || sk.ca_state == TcpCaState::recovery;
+}
 std::uint32_t ms_clock(Nanos now) { return static_cast<std::uint32_t>(now / kNsPerMs); }  // tcp_time_stamp_ms
 
 // Fills in the checksum as the device wants it: lo (NETIF_F_HW_CSUM) gets CHECKSUM_PARTIAL, the
@@ -36,12 +39,49 @@ std::uint32_t Tcp::receive_window(const TcpSock& sk) {
     return wrapped < 0 ? 0 : static_cast<std::uint32_t>(wrapped);
 }
 
-// tcp_select_window: what the buffer can take, never less than what was already offered
-// (RFC 9293 3.8.6.2.2: do not shrink the window), in units of our scale.
+// tcp_select_initial_window with tcp_full_space: the window a SYN offers is the default
+// receive buffer's worth (tcp_rmem[1] at the default scaling ratio of one half, 65536) in
+// whole segments, and the scale is what tcp_rmem[2] needs (7 for 6 MiB). So Linux offers
+// 65495 on lo, 64240 (44 x 1460) on a 1500-byte link, 65160 (45 x 1448) with timestamps.
+void Tcp::select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok) {
+    const std::uint32_t capacity = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), 0x7fffffff));
+    std::uint32_t space = static_cast<std::uint32_t>(config().tcp_rmem_default / 2);  // tcp_win_from_space
+    space = std::min(space, capacity);
+    if (space > mss) space -= space % mss;  // rounddown(space, mss)
+    sk.rcv_wnd = space;
+    sk.rcv_wscale = 0;
+    if (wscale_ok && config().tcp_window_scaling) {
+        std::uint32_t max_space = static_cast<std::uint32_t>(std::max(config().tcp_rmem_max, std::size_t{space}));
+        int log2 = 0;
+        while ((max_space >>= 1) != 0) ++log2;
+        sk.rcv_wscale = static_cast<std::uint8_t>(std::clamp(log2 - 15, 0, 14));
+    }
+    sk.window_clamp = std::min<std::uint32_t>(65535u << sk.rcv_wscale, capacity);
+    sk.rcv_ssthresh = sk.rcv_wnd;
+    sk.rcv_wup = sk.rcv_nxt;
+}
+
+// tcp_select_window / __tcp_select_window: what the buffer can take, held to rcv_ssthresh
+// (which grows as data arrives), never less than what was already offered (RFC 9293
+// 3.8.6.2.2: do not shrink the window), in units of our scale.
 std::uint16_t Tcp::select_window(TcpSock& sk) {
-    std::uint32_t wnd = static_cast<std::uint32_t>(sk.rcvq.free());
+    const std::uint32_t full_space = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), sk.window_clamp));
+    std::uint32_t free_space = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.free(), full_space));
+    // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): with less than half the
+    // buffer free, offer nothing rather than less than a segment.
+    const std::uint32_t mss = std::min<std::uint32_t>(sk.rcv_mss, full_space);
+    if (free_space < full_space / 2 && free_space < mss) free_space = 0;
+    free_space = std::min(free_space, sk.rcv_ssthresh);
+    std::uint32_t wnd = free_space;
+    if (sk.rcv_wscale) {
+        wnd &= ~((1u << sk.rcv_wscale) - 1);
+    } else if (sk.rcv_wnd + mss <= free_space || sk.rcv_wnd > free_space) {
+        // The largest window that is a multiple of the segment size (no scale).
+        if (free_space > mss) wnd = free_space - free_space % mss;
+    } else {
+        wnd = sk.rcv_wnd;
+    }
     wnd = std::min<std::uint32_t>(wnd, 65535u << sk.rcv_wscale);
-    wnd &= ~((1u << sk.rcv_wscale) - 1);
     if (const std::uint32_t cur = receive_window(sk); wnd < cur) {
         // The edge already offered stays ours to accept up to, but the field can say it only
         // in whole units of the scale: rounded down, the peer sees it move left by less than
@@ -66,26 +106,30 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
     r.flags = flags;
     r.ack = (flags & wire::kTcpAck) ? sk.rcv_nxt : 0;
     if (flags & wire::kTcpSyn) {
-        // A SYN's window is never scaled (RFC 7323 2.2).
-        const std::uint32_t space = std::min<std::uint32_t>(static_cast<std::uint32_t>(sk.rcvq.free()), 65535);
-        sk.rcv_wnd = space;
-        sk.rcv_wup = sk.rcv_nxt;
-        r.window = static_cast<std::uint16_t>(space);
+        r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(sk.rcv_wnd, 65535));  // never scaled (RFC 7323 2.2)
     } else if (!(flags & wire::kTcpRst)) {
         r.window = select_window(sk);
     }
-    // Options in tcp_options_write's order: MSS, (SACK_PERM|NOP NOP) TS, NOP WSCALE. vlo has no
-    // SACK, so it never offers SACK-permitted and ignores a peer's offer (RFC 2018 allows it).
+    // Options in tcp_options_write's order: MSS, SACK_PERM folded with TS (or NOP NOP TS),
+    // NOP WSCALE; on established segments TS, then NOP NOP SACK with the D-SACK first.
     if (syn_options) {
-        r.options.mss = route_mss(sk.raddr);
         const bool is_synack = flags & wire::kTcpAck;
-        if (config().tcp_timestamps && (!is_synack || sk.ts_ok)) r.options.timestamp = std::pair{ms_clock(now), sk.ts_recent};
+        r.options.mss = sk.advmss;
+        if (config().tcp_timestamps && (!is_synack || sk.ts_ok))
+            r.options.timestamp = std::pair{ms_clock(now), is_synack ? sk.ts_recent : 0u};
         if (config().tcp_window_scaling && (!is_synack || sk.wscale_ok)) r.options.wscale = sk.rcv_wscale;
-        if (is_synack && !sk.ts_ok && r.options.timestamp) r.options.timestamp.reset();
-        if (!is_synack) r.options.timestamp = std::pair{ms_clock(now), 0u};
-        if (!config().tcp_timestamps) r.options.timestamp.reset();
-    } else if (sk.ts_ok && !(flags & wire::kTcpRst)) {
-        r.options.timestamp = std::pair{ms_clock(now), sk.ts_recent};
+        r.options.sack_permitted = config().tcp_sack && (!is_synack || sk.sack_ok);
+    } else if (!(flags & wire::kTcpRst)) {
+        if (sk.ts_ok) r.options.timestamp = std::pair{ms_clock(now), sk.ts_recent};
+        if (sk.sack_ok && (sk.dsack || sk.num_sacks)) {
+            // 40 bytes of options: 4 blocks, or 3 beside a timestamp (MAX_TCP_OPTION_SPACE).
+            const std::size_t room = sk.ts_ok ? 3 : 4;
+            std::uint8_t n = 0;
+            if (sk.dsack) r.options.sack[n++] = sk.duplicate_sack;
+            for (std::size_t i = 0; i < sk.num_sacks && n < room; ++i) r.options.sack[n++] = sk.selective_acks[i];
+            r.options.num_sack = n;
+            sk.dsack = false;  // a D-SACK is reported once
+        }
     }
     const std::size_t hlen = r.header_len();
     // The headers go into the headroom (Packet::kHeadroom covers IP and TCP with options).
@@ -96,6 +140,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
     set_checksum(*pkt, *rt.dev, rt.src, rt.dst, wire::kIpProtoTcp);
 
     stats_.tcp.inc(TcpMib::OutSegs);
+    ++sk.segs_out;
+    if (payload_len) ++sk.data_segs_out;
     if (flags & wire::kTcpAck) {  // every segment carries the ACK: nothing is owed any more
         sk.ack_pending = false;
         sk.segs_since_ack = 0;
@@ -110,7 +156,7 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
 }
 
 void Tcp::send_syn(TcpSock& sk) {
-    if (!sk.rtt_start) {
+    if (!sk.rtt_start && !sk.retransmits) {
         sk.rtt_start = stack_.clock().now_ns();
         sk.rtt_seq = sk.iss;
     }
@@ -119,7 +165,7 @@ void Tcp::send_syn(TcpSock& sk) {
 }
 
 void Tcp::send_synack(TcpSock& sk) {
-    if (!sk.rtt_start) {
+    if (!sk.rtt_start && !sk.retransmits) {
         sk.rtt_start = stack_.clock().now_ns();
         sk.rtt_seq = sk.iss;
     }
@@ -164,87 +210,130 @@ void Tcp::send_reset(const Packet& pkt, const wire::TcpView& th) {
     stack_.ip().ip_local_out(std::move(out), rt, ip);
 }
 
-// tcp_write_xmit with Nagle (RFC 9293 3.7.4) and the congestion and receive windows.
+// tcp_cwnd_restart: after an idle period longer than the RTO the window's measure of the path
+// is stale: halve it per RTO idle, down to the initial window (RFC 5681 4.1, RFC 7661).
+static void cwnd_restart(TcpSock& sk, Nanos idle, std::uint32_t ssthresh) {
+    std::uint32_t cwnd = sk.snd_cwnd;
+    const std::uint32_t restart = std::min(10u, cwnd);
+    sk.snd_ssthresh = ssthresh;
+    while ((idle -= sk.rto) > 0 && cwnd > restart) cwnd >>= 1;
+    sk.snd_cwnd = std::max(cwnd, restart);
+    sk.snd_cwnd_cnt = 0;
+}
+
+// tcp_write_xmit with Nagle (RFC 9293 3.7.4), the congestion window in segments
+// (tcp_cwnd_test) and the receive window; each segment joins the retransmission queue.
 void Tcp::push_pending(TcpSock& sk) {
     const bool can_send = sk.state == TcpState::established || sk.state == TcpState::close_wait ||
                           sk.state == TcpState::fin_wait1 || sk.state == TcpState::last_ack ||
                           sk.state == TcpState::closing;
-    if (!can_send) return;
-    bool sent = false;
+    if (!can_send || sk.fin_sent) return;
+    const Nanos now = stack_.clock().now_ns();
+    const std::uint32_t prior_packets = sk.packets_out();
+    std::uint32_t sent = 0;
+    bool is_cwnd_limited = false;
     for (;;) {
         const std::uint32_t end = sk.unsent_end();
-        if (sk.fin_sent) break;
-        if (seq_before(sk.snd_nxt, end)) {
+        const bool fin_only = !seq_before(sk.snd_nxt, end);
+        if (fin_only && !(sk.fin_queued && !sk.fin_sent)) break;
+        if (sk.packets_in_flight() >= sk.snd_cwnd) {
+            is_cwnd_limited = true;
+            break;
+        }
+        std::uint32_t seg = 0;
+        bool with_fin = false;
+        if (!fin_only) {
             const std::uint32_t avail = end - sk.snd_nxt;
-            const std::uint32_t limit = sk.snd_una + std::min(sk.snd_wnd, sk.cwnd);
+            const std::uint32_t limit = sk.snd_una + sk.snd_wnd;
             const std::uint32_t room = seq_after(limit, sk.snd_nxt) ? limit - sk.snd_nxt : 0;
-            const std::uint32_t seg = std::min({avail, std::uint32_t{sk.mss}, room});
+            seg = std::min({avail, std::uint32_t{sk.mss}, room});
             if (seg == 0) {
-                if (sk.snd_wnd == 0 && sk.flight() == 0 && !sk.rexmit_timer.pending()) arm_rexmit(sk);  // persist
+                // tcp_check_probe_timer: the persist timer, unless one is already running.
+                if (sk.snd_wnd == 0 && sk.packets_out() == 0 && sk.pending == TcpSock::Pending::none)
+                    reset_xmit_timer(sk, TcpSock::Pending::probe0, sk.rto);
                 break;
             }
             const bool last = seg == avail;
             // Nagle: a small segment waits while anything is unacknowledged, unless
             // TCP_NODELAY or it is the end before a FIN.
-            if (seg < sk.mss && last && !sk.nodelay && sk.flight() > 0 && !sk.fin_queued) break;
-            std::uint8_t flags = wire::kTcpAck;
-            if (last) flags |= wire::kTcpPsh;
-            const bool with_fin = last && sk.fin_queued && seg < room;
+            if (seg < sk.mss && last && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued) break;
+            with_fin = last && sk.fin_queued && seg < room;
+        }
+        // tcp_event_data_sent: the first send after the pipe drained.
+        if (sk.packets_in_flight() == 0) {
+            if (config().tcp_slow_start_after_idle && sk.packets_out() == 0 && sk.lsndtime &&
+                now - sk.lsndtime > sk.rto)
+                cwnd_restart(sk, now - sk.lsndtime, current_ssthresh(sk));
+            ca_event(sk, TcpCaEvent::tx_start);
+        }
+        std::uint8_t flags = wire::kTcpAck;
+        if (fin_only) {
+            flags |= wire::kTcpFin;
+        } else {
+            if (seg == end - sk.snd_nxt) flags |= wire::kTcpPsh;
             if (with_fin) flags |= wire::kTcpFin;
-            if (!sk.rtt_start) {
-                sk.rtt_start = stack_.clock().now_ns();
-                sk.rtt_seq = sk.snd_nxt;
-            }
-            transmit(sk, sk.snd_nxt, flags, sk.snd_nxt - sk.snd_una, seg, false);
-            sk.snd_nxt += seg;
-            if (with_fin) {
-                sk.snd_nxt += 1;
-                sk.fin_sent = true;
-            }
-            sent = true;
-            continue;
         }
-        if (sk.fin_queued && !sk.fin_sent) {
-            transmit(sk, sk.snd_nxt, wire::kTcpFin | wire::kTcpAck, 0, 0, false);
-            sk.snd_nxt += 1;
-            sk.fin_sent = true;
-            sent = true;
-        }
-        break;
+        transmit(sk, sk.snd_nxt, flags, sk.snd_nxt - sk.snd_una, seg, false);
+        const bool fin = flags & wire::kTcpFin;
+        sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin});
+        sk.snd_nxt += seg + (fin ? 1u : 0u);
+        if (fin) sk.fin_sent = true;
+        if (seg) sk.lsndtime = now;
+        if (in_cwnd_reduction_state(sk)) ++sk.prr_out;
+        ++sent;
+        if (fin) break;
     }
-    if (sent && !sk.rexmit_timer.pending()) arm_rexmit(sk);
+    if (!sent) {
+        if (is_cwnd_limited) cwnd_validate(sk, true);
+        return;
+    }
+    cwnd_validate(sk, is_cwnd_limited);
+    // tcp_event_new_data_sent: the RTO runs from the first segment in flight; one loss probe
+    // per tail (RFC 8985 7.2).
+    if (!prior_packets || sk.pending == TcpSock::Pending::loss_probe || sk.pending == TcpSock::Pending::probe0 ||
+        sk.pending == TcpSock::Pending::none)
+        rearm_rto(sk);
+    schedule_loss_probe(sk, false);
 }
 
-// Retransmit the first unacknowledged segment.
-void Tcp::retransmit_head(TcpSock& sk) {
-    stats_.tcp.inc(TcpMib::RetransSegs);
-    if (sk.state == TcpState::syn_sent) return send_syn(sk);
-    if (sk.state == TcpState::syn_recv) return send_synack(sk);
-    const std::uint32_t outstanding_data =
-        std::min<std::uint32_t>(sk.flight(), static_cast<std::uint32_t>(sk.sndq.size()));
-    const std::uint32_t seg = std::min<std::uint32_t>(outstanding_data, sk.mss);
-    std::uint8_t flags = wire::kTcpAck;
-    // The FIN rides along when this segment reaches it.
-    if (sk.fin_sent && sk.snd_una + seg + 1 == sk.snd_nxt) flags |= wire::kTcpFin;
-    if (seg == 0 && !(flags & wire::kTcpFin)) return;
-    if (seg) flags |= wire::kTcpPsh;
-    transmit(sk, sk.snd_una, flags, 0, seg, false);
+void Tcp::arm_rexmit(TcpSock& sk) {
+    sk.pending = TcpSock::Pending::retrans;
+    sk.rexmit_timer.arm(stack_.clock().now_ns() + sk.rto);
 }
 
-void Tcp::arm_rexmit(TcpSock& sk) { sk.rexmit_timer.arm(stack_.clock().now_ns() + sk.rto); }
-
-// RFC 6298 2.2-2.4 in Linux's form: RTO = SRTT + max(4 * RTTVAR, tcp_rto_min), at most rto_max.
-void Tcp::rtt_sample(TcpSock& sk, Nanos r) {
-    r = std::max<Nanos>(r, 0);
-    if (sk.srtt == 0) {
-        sk.srtt = std::max<Nanos>(r, 1);
-        sk.rttvar = r / 2;
+// tcp_rtt_estimator (Jacobson/Karels, RFC 6298 2.2-2.3 in Linux's form) and tcp_set_rto: the
+// variance term is held at tcp_rto_min and decays once per window, so RTO = SRTT +
+// max(4 * RTTVAR, rto_min) at most rto_max.
+void Tcp::rtt_estimator(TcpSock& sk, Nanos m) {
+    m = std::max<Nanos>(m, 1000);  // 1 us: the kernel's clock granularity
+    const Nanos rto_min = config().tcp_rto_min;
+    if (sk.srtt != 0) {
+        Nanos err = m - sk.srtt;
+        sk.srtt += err / 8;
+        if (err < 0) {
+            err = -err - sk.mdev / 4;
+            if (err > 0) err /= 8;
+        } else {
+            err -= sk.mdev / 4;
+        }
+        sk.mdev += err;
+        if (sk.mdev > sk.mdev_max) {
+            sk.mdev_max = sk.mdev;
+            if (sk.mdev_max > sk.rttvar) sk.rttvar = sk.mdev_max;
+        }
+        if (seq_after(sk.snd_una, sk.rttvar_seq)) {
+            if (sk.mdev_max < sk.rttvar) sk.rttvar -= (sk.rttvar - sk.mdev_max) / 4;
+            sk.rttvar_seq = sk.snd_nxt;
+            sk.mdev_max = rto_min;
+        }
     } else {
-        const Nanos err = sk.srtt > r ? sk.srtt - r : r - sk.srtt;
-        sk.rttvar = (3 * sk.rttvar + err) / 4;
-        sk.srtt = (7 * sk.srtt + r) / 8;
+        sk.srtt = m;
+        sk.mdev = 2 * m;
+        sk.rttvar = std::max(sk.mdev, rto_min);
+        sk.mdev_max = sk.rttvar;
+        sk.rttvar_seq = sk.snd_nxt;
     }
-    sk.rto = std::min(sk.srtt + std::max(4 * sk.rttvar, config().tcp_rto_min), config().tcp_rto_max);
+    sk.rto = std::min(sk.srtt + sk.rttvar, config().tcp_rto_max);
 }
 
 // tcp_event_data_recv / __tcp_ack_snd_check: ACK at once when asked, in quickack mode or for
@@ -267,53 +356,60 @@ void Tcp::on_delack_timer(TcpSock& sk) {
     send_ack(sk);
 }
 
+// tcp_probe_timer / tcp_send_probe0: the peer's window is closed and data waits: a segment
+// below snd_una makes it ACK with its current window.
+void Tcp::probe_timer(TcpSock& sk) {
+    if (sk.packets_out() || !seq_before(sk.snd_nxt, sk.unsent_end())) {
+        sk.retransmits = 0;
+        sk.pending = TcpSock::Pending::none;
+        return;
+    }
+    if (sk.snd_wnd != 0) {
+        sk.retransmits = 0;
+        sk.pending = TcpSock::Pending::none;
+        return push_pending(sk);
+    }
+    if (++sk.retransmits > config().tcp_retries2) {
+        stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);
+        return abort(sk, std::errc::timed_out);
+    }
+    transmit(sk, sk.snd_una - 1, wire::kTcpAck, 0, 0, false);
+    reset_xmit_timer(sk, TcpSock::Pending::probe0, std::min(sk.rto << std::min(sk.retransmits, 20), config().tcp_rto_max));
+}
+
 void Tcp::on_rexmit_timer(TcpSock& sk) {
     if (sk.state == TcpState::close || sk.state == TcpState::listen || sk.state == TcpState::time_wait) return;
-    const Nanos now = stack_.clock().now_ns();
-    // Zero window, nothing in flight, data waiting: probe (tcp_probe_timer / tcp_send_probe0),
-    // a segment below snd_una that makes the peer ACK with its current window.
-    if (sk.snd_wnd == 0 && sk.flight() == 0 && seq_before(sk.snd_nxt, sk.unsent_end())) {
-        if (++sk.retransmits > config().tcp_retries2) {
+    if (sk.state == TcpState::syn_sent || sk.state == TcpState::syn_recv) {
+        // The SYN or SYN-ACK again (tcp_retransmit_timer's handshake branch), RFC 6298 5.5.
+        stats_.ext.inc(TcpExtMib::TCPTimeouts);
+        const int limit = sk.state == TcpState::syn_sent ? config().tcp_syn_retries : config().tcp_synack_retries;
+        if (++sk.retransmits > limit) {
+            if (sk.state == TcpState::syn_sent) stats_.tcp.inc(TcpMib::AttemptFails);
+            if (sk.state == TcpState::syn_recv && !sk.parent.expired()) return done(sk);
             stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);
-            return abort(sk, std::errc::timed_out);
-        }
-        transmit(sk, sk.snd_una - 1, wire::kTcpAck, 0, 0, false);
-        sk.rexmit_timer.arm(now + std::min(sk.rto << std::min(sk.retransmits, 20), config().tcp_rto_max));
-        return;
-    }
-    if (sk.snd_una == sk.snd_nxt) return;
-    stats_.ext.inc(TcpExtMib::TCPTimeouts);
-    const int limit = sk.state == TcpState::syn_sent   ? config().tcp_syn_retries
-                      : sk.state == TcpState::syn_recv ? config().tcp_synack_retries
-                                                       : config().tcp_retries2;
-    if (++sk.retransmits > limit) {
-        if (sk.state == TcpState::syn_sent) stats_.tcp.inc(TcpMib::AttemptFails);
-        if (sk.state == TcpState::syn_recv && !sk.parent.expired()) return done(sk);
-        stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);
-        const std::error_code why = sk.soft_err ? sk.soft_err : std::make_error_code(std::errc::timed_out);
-        if (sk.state == TcpState::syn_sent) {
-            sk.err = why;
+            sk.err = sk.soft_err ? sk.soft_err : std::make_error_code(std::errc::timed_out);
             return done(sk);
         }
-        abort(sk, std::errc::timed_out);
-        sk.err = why;
-        return;
+        ++sk.backoff;
+        sk.rto = std::min(sk.rto * 2, config().tcp_rto_max);
+        sk.rtt_start = 0;  // Karn: nothing retransmitted is timed
+        stats_.tcp.inc(TcpMib::RetransSegs);
+        ++sk.total_retrans;
+        if (sk.state == TcpState::syn_sent)
+            send_syn(sk);
+        else
+            send_synack(sk);
+        return arm_rexmit(sk);
     }
-    // RFC 6298 5.5-5.6: back off, retransmit the earliest, restart. RFC 5681 3.1 (eq. 4): the
-    // window collapses to one segment. Karn: nothing retransmitted is timed.
-    ++sk.backoff;
-    sk.rto = std::min(sk.rto * 2, config().tcp_rto_max);
-    if (sk.state != TcpState::syn_sent && sk.state != TcpState::syn_recv) {
-        sk.ssthresh = std::max(sk.flight() / 2, 2u * sk.mss);
-        sk.cwnd = sk.mss;
-        sk.in_recovery = false;
-        sk.recover = sk.snd_nxt;
-        sk.dupacks = 0;
-        stats_.ext.inc(TcpExtMib::TCPSlowStartRetrans);
+    const TcpSock::Pending what = sk.pending;
+    sk.pending = TcpSock::Pending::none;
+    switch (what) {
+        case TcpSock::Pending::reo_timeout: return rack_reo_timeout(sk);
+        case TcpSock::Pending::loss_probe: return send_loss_probe(sk);
+        case TcpSock::Pending::probe0: return probe_timer(sk);
+        case TcpSock::Pending::retrans: return retransmit_timer(sk);
+        case TcpSock::Pending::none: return;
     }
-    sk.rtt_start = 0;
-    retransmit_head(sk);
-    arm_rexmit(sk);
 }
 
 // One timer, three jobs, as the kernel's sk_timer: keepalive probes, the FIN_WAIT2 limit of an

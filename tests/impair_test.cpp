@@ -47,9 +47,10 @@ Outcome transfer(std::size_t bytes, std::uint64_t seed) {
     Outcome o;
     o.identical = done && got == data;
     o.retrans = f.counter("TcpRetransSegs");
-    // A flipped header bit is an InHdrErrors (a bad checksum counts there too), any other a
-    // TCP checksum error.
-    o.csum_errors = f.counter("TcpInCsumErrors") + f.counter("IpInHdrErrors");
+    // A flipped IP header bit is an InHdrErrors (a bad checksum counts there too), any other a
+    // TCP InErrs: a checksum error, or a data offset that no longer fits, which tcp_v4_rcv
+    // rejects before it looks at the checksum.
+    o.csum_errors = f.counter("TcpInErrs") + f.counter("IpInHdrErrors");
     auto* netem = dynamic_cast<NetemDevice*>(&f.stack().loopback());
     REQUIRE(netem);
     o.netem = netem->stats();

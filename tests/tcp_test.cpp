@@ -299,7 +299,7 @@ TEST_CASE("connect against a silent peer: SYN retries at 1, 2, 4... s, then ETIM
     CHECK(lo.tcp(TcpMib::AttemptFails) == 1);
 }
 
-TEST_CASE("SYN-ACK options: MSS from the route, window scale, timestamps, SACK declined", "[tcp][wire]") {
+TEST_CASE("SYN-ACK as Linux's: MSS, SACK permitted, timestamps, window scale 7, window 45 x 1448", "[tcp][wire]") {
     Lo lo;
     test::WireDevice& eth = test::add_wire(lo.stack);
     TcpSocket listener(lo.stack);
@@ -326,7 +326,14 @@ TEST_CASE("SYN-ACK options: MSS from the route, window scale, timestamps, SACK d
     CHECK(tcp.mss() == 1460);        // eth0's MTU 1500 less 40
     CHECK(tcp.winscale() == 7);
     CHECK(tcp.timestamp().second == 123456u);  // TSecr echoes the peer's TSval
-    CHECK_FALSE(tcp.has_sack_permitted());
+    CHECK(tcp.has_sack_permitted());
+    // tcp_select_initial_window: 65536 (tcp_rmem[1] at the default scaling ratio) rounded down
+    // to whole segments of 1460 - 12 bytes of timestamp option.
+    CHECK(tcp.window() == 65160);
+    // tcp_options_write's layout: MSS, SACK_PERM folded into the timestamp's NOPs, NOP, WSCALE.
+    const auto opt = b.subspan(40, 20);
+    const std::vector<std::uint8_t> kinds{opt[0], opt[4], opt[6], opt[16], opt[17]};
+    CHECK(kinds == std::vector<std::uint8_t>{2, 4, 8, 1, 3});
     CHECK(ip.flags() == Tins::IP::DONT_FRAGMENT);
     // The handshake completes with the third ACK and the child is accepted.
     wire::TcpRepr ack;
@@ -550,7 +557,9 @@ TEST_CASE("a lost segment is retransmitted on timeout, with backoff, until tcp_r
     CHECK(p.client.state() == TcpState::close);
     std::vector<std::uint8_t> buf(8);
     CHECK(p.client.try_recv(buf, n) == std::errc::timed_out);
-    CHECK(lo.tcp(TcpMib::RetransSegs) == 15);  // tcp_retries2
+    // One tail loss probe (RFC 8985 7), then tcp_retries2 timeouts' retransmissions.
+    CHECK(lo.ext(TcpExtMib::TCPLossProbes) == 1);
+    CHECK(lo.tcp(TcpMib::RetransSegs) == 1 + 15);
     CHECK(lo.ext(TcpExtMib::TCPTimeouts) == 16);
     lo.stack.loopback().set_rx_sink(&lo.stack.net_rx());
 }

@@ -7,7 +7,7 @@
 namespace vlo::wire {
 
 namespace {
-enum : std::uint8_t { kOptEol = 0, kOptNop = 1, kOptMss = 2, kOptWscale = 3, kOptSackPerm = 4, kOptTs = 8 };
+enum : std::uint8_t { kOptEol = 0, kOptNop = 1, kOptMss = 2, kOptWscale = 3, kOptSackPerm = 4, kOptSack = 5, kOptTs = 8 };
 }
 
 TcpView::Error TcpView::check(std::span<const std::uint8_t> data) {
@@ -47,6 +47,11 @@ TcpOptions TcpView::options() const {
         if (kind == kOptWscale && len == 3) o.wscale = std::min<std::uint8_t>(v[0], 14);  // RFC 7323 2.3
         if (kind == kOptSackPerm && len == 2) o.sack_permitted = true;
         if (kind == kOptTs && len == 10) o.timestamp = std::pair{load32(v), load32(v + 4)};
+        // tcp_parse_options: a SACK option of 2 + 8n bytes, n at least 1.
+        if (kind == kOptSack && len >= 10 && (len - 2) % 8 == 0) {
+            o.num_sack = static_cast<std::uint8_t>(std::min<std::size_t>((len - 2) / 8, o.sack.size()));
+            for (std::size_t b = 0; b < o.num_sack; ++b) o.sack[b] = {load32(v + 8 * b), load32(v + 8 * b + 4)};
+        }
         i += len;
     }
     return o;
@@ -64,6 +69,7 @@ std::size_t TcpRepr::options_len() const {
     else if (options.sack_permitted)
         n += 4;   // NOP NOP SACK_PERM
     if (options.wscale) n += 4;
+    if (options.num_sack) n += 4 + 8u * options.num_sack;  // NOP NOP SACK len blocks
     return n;
 }
 
@@ -107,6 +113,16 @@ void TcpRepr::emit(std::span<std::uint8_t> out) const {
         p[1] = kOptWscale;
         p[2] = 3;
         p[3] = *options.wscale;
+        p += 4;
+    }
+    if (options.num_sack) {
+        p[0] = p[1] = kOptNop;
+        p[2] = kOptSack;
+        p[3] = static_cast<std::uint8_t>(2 + 8 * options.num_sack);
+        for (std::size_t b = 0; b < options.num_sack; ++b) {
+            store32(p + 4 + 8 * b, options.sack[b].start);
+            store32(p + 8 + 8 * b, options.sack[b].end);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 // plain struct for building a segment.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -26,11 +27,19 @@ enum TcpFlags : std::uint8_t {
     kTcpCwr = 0x80,
 };
 
+// One SACK block (RFC 2018 3): [start, end) in sequence space.
+struct SackBlock {
+    std::uint32_t start = 0, end = 0;
+    bool operator==(const SackBlock&) const = default;
+};
+
 struct TcpOptions {
     std::optional<std::uint16_t> mss;
     std::optional<std::uint8_t> wscale;
     bool sack_permitted = false;
     std::optional<std::pair<std::uint32_t, std::uint32_t>> timestamp;  // TSval, TSecr
+    std::array<SackBlock, 4> sack{};  // the SACK option's blocks, in the order sent
+    std::uint8_t num_sack = 0;
 };
 
 class TcpView {
@@ -67,7 +76,7 @@ struct TcpRepr {
 
     static TcpRepr parse(const TcpView& v);
     // Options in Linux's order and layout (tcp_options_write): MSS; then SACK-permitted folded
-    // with the timestamp (SACK_PERM, TS) or NOP, NOP, TS; NOP, WSCALE; padded with NOPs.
+    // with the timestamp (SACK_PERM, TS) or NOP, NOP, TS; NOP, WSCALE; NOP, NOP, SACK blocks.
     std::size_t options_len() const;
     std::size_t header_len() const { return kTcpMinHeader + options_len(); }
     // Writes the header (checksum field zero) into out (header_len() bytes).
