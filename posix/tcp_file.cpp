@@ -15,12 +15,13 @@
 #include <climits>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "posix/inet.hpp"
 #include "posix/net.hpp"
-#include "posix/tcp_info.hpp"
 #include "stack/stack.hpp"
+#include "stack/tcp_info.hpp"
 #include "stack/tcp_socket.hpp"
 
 namespace vlo::posix {
@@ -525,10 +526,12 @@ long TcpFile::ioctl(unsigned long request, int& value) {
 
 long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t len) {
     if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
-        // tcp_set_congestion_control: a name the stack has; vlo's TCP is Reno today.
+        // tcp_set_congestion_control: a name somebody registered, else ENOENT.
         if (!val) return -EFAULT;
-        std::string n(static_cast<const char*>(val), strnlen(static_cast<const char*>(val), len));
-        return n == "reno" ? 0 : -ENOENT;
+        const std::string n(static_cast<const char*>(val),
+                            strnlen(static_cast<const char*>(val), len));
+        Owned o(s_->sock());
+        return -errno_of(net().stack().tcp().set_congestion_control(s_->sock(), n));
     }
     if (level != IPPROTO_TCP) return -ENOPROTOOPT;
     if (len < sizeof(int)) return -EINVAL;
@@ -598,12 +601,16 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             tcp_info info{};
             {
                 Owned o(sk);
-                fill_tcp_info(sk, net().now(), info);
+                tcp_get_info(sk, net().now(), info);
             }
             return put(&info, sizeof info);
         }
         case TCP_CONGESTION: {
-            char name_buf[16] = "reno";  // TCP_CA_NAME_MAX
+            char name_buf[16] = {};  // TCP_CA_NAME_MAX
+            {
+                Owned o(sk);
+                std::strncpy(name_buf, tcp_ca_name(sk), sizeof name_buf - 1);
+            }
             return put(name_buf, sizeof name_buf);
         }
         case TCP_NODELAY: {

@@ -25,17 +25,8 @@ bool parse_ints(std::string_view v, std::vector<long long>& out) {
 // The sysctls of defaults.sh that vlo has no model for: accepted (a script's defaults name
 // them all), and listed in docs/posix.md as behaviour vlo does not have yet.
 constexpr std::string_view kNotModelled[] = {
-    "tcp_frto",
-    "tcp_sack",
-    "tcp_dsack",
     "tcp_fack",
-    "tcp_reordering",
-    "tcp_congestion_control",
-    "tcp_slow_start_after_idle",
-    "tcp_early_retrans",
-    "tcp_recovery",
     "tcp_tso_win_divisor",
-    "tcp_ecn",
     "tcp_ecn_option",
     "tcp_pacing_ss_ratio",
     "tcp_pacing_ca_ratio",
@@ -53,6 +44,10 @@ bool apply_one(std::string_view name, std::string_view value, StackConfig& c, st
     std::vector<long long> v;
     for (std::string_view n : kNotModelled)
         if (name == n) return true;
+    if (name == "tcp_congestion_control") {
+        c.tcp.tcp_congestion_control = std::string(value);
+        return true;
+    }
     if (!parse_ints(value, v)) {
         error = "bad value for " + std::string(name) + ": \"" + std::string(value) + "\"";
         return false;
@@ -87,11 +82,28 @@ bool apply_one(std::string_view name, std::string_view value, StackConfig& c, st
         c.ip_default_ttl = static_cast<int>(x);
     else if (name == "rmem_max")
         c.rmem_max = static_cast<std::uint32_t>(x);
-    // vlo's buffers are fixed: the receive buffer is the maximum, so the window scale is the
-    // one Linux derives from tcp_rmem[2]; the send buffer is the default Linux starts from.
-    else if (name == "tcp_rmem")
-        t.tcp_rmem = static_cast<std::size_t>(v.back());
-    else if (name == "tcp_wmem")
+    else if (name == "tcp_sack")
+        t.tcp_sack = x != 0;
+    else if (name == "tcp_dsack")
+        t.tcp_dsack = x != 0;
+    else if (name == "tcp_recovery")
+        t.tcp_recovery = static_cast<int>(x);
+    else if (name == "tcp_early_retrans")
+        t.tcp_early_retrans = static_cast<int>(x);
+    else if (name == "tcp_frto")
+        t.tcp_frto = static_cast<int>(x);
+    else if (name == "tcp_reordering")
+        t.tcp_reordering = static_cast<int>(x);
+    else if (name == "tcp_ecn")
+        t.tcp_ecn = static_cast<int>(x);
+    else if (name == "tcp_slow_start_after_idle")
+        t.tcp_slow_start_after_idle = x != 0;
+    else if (name == "tcp_rmem") {
+        // vlo's ring holds up to the maximum; the default gives the initial window and the
+        // maximum the window scale, as tcp_select_initial_window uses them.
+        t.tcp_rmem = t.tcp_rmem_max = static_cast<std::size_t>(v.back());
+        if (v.size() > 1) t.tcp_rmem_default = static_cast<std::size_t>(v[1]);
+    } else if (name == "tcp_wmem")  // vlo's send ring is fixed: the default Linux starts from
         t.tcp_wmem = static_cast<std::size_t>(v.size() > 1 ? v[1] : v[0]);
     else {
         error = "unknown sysctl " + std::string(name);
@@ -110,7 +122,16 @@ void apply_packetdrill_defaults(StackConfig& c) {
           {"tcp_timestamps", "1"},
           {"tcp_syn_retries", "5"},
           {"tcp_synack_retries", "5"},
-          {"tcp_syncookies", "1"}})
+          {"tcp_syncookies", "1"},
+          {"tcp_frto", "2"},
+          {"tcp_sack", "1"},
+          {"tcp_dsack", "1"},
+          {"tcp_reordering", "3"},
+          {"tcp_congestion_control", "cubic"},
+          {"tcp_slow_start_after_idle", "0"},
+          {"tcp_early_retrans", "4"},
+          {"tcp_recovery", "1"},
+          {"tcp_ecn", "0"}})
         apply_one(n, v, c, ignored);
 }
 
