@@ -115,6 +115,12 @@ void TimerService::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+std::optional<Nanos> TimerService::next_expiry() const {
+    std::lock_guard lock(mu_);
+    if (heap_.empty()) return std::nullopt;
+    return heap_.front()->expires_;
+}
+
 void TimerService::run_due() {
     std::unique_lock lock(mu_);
     for (;;) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -57,6 +58,9 @@ public:
     void stop();
     // Runs every timer due by now (the virtual clock's driver; harmless otherwise).
     void run_due();
+    // When the earliest armed timer expires, if any: how far a virtual clock's driver may
+    // move time before something happens (the next jiffy the kernel's timer wheel would run).
+    std::optional<Nanos> next_expiry() const;
 
 private:
     friend class Timer;

@@ -208,24 +208,77 @@ void UdpSocket::queue_rcv(PacketPtr pkt) {
     // would only block on it again. Udp's table lock, held by our caller, keeps us alive.
     lock.unlock();
     readable_.notify_all();
+    wake_pollers();
 }
 
 void UdpSocket::set_error(int err) {
-    std::lock_guard lock(mu_);
-    sk_err_ = err;
+    {
+        std::lock_guard lock(mu_);
+        sk_err_ = err;
+    }
     readable_.notify_all();  // sk_error_report
+    wake_pollers();
+}
+
+void UdpSocket::wake_pollers() {
+    std::lock_guard l(wake_mu_);
+    if (on_wake_) on_wake_();
+}
+
+void UdpSocket::set_wake_callback(std::function<void()> fn) {
+    std::lock_guard l(wake_mu_);
+    on_wake_ = std::move(fn);
+}
+
+bool UdpSocket::readable() const {
+    std::lock_guard lock(mu_);
+    return sk_err_ != 0 || !rcv_queue_.empty();
+}
+
+std::size_t UdpSocket::next_datagram_len() const {
+    std::lock_guard lock(mu_);
+    const Packet* first = rcv_queue_.front();
+    return first ? first->size() : 0;
+}
+
+int UdpSocket::pending_error() const {
+    std::lock_guard lock(mu_);
+    return sk_err_;
+}
+
+int UdpSocket::take_error() {
+    std::lock_guard lock(mu_);
+    return std::exchange(sk_err_, 0);
 }
 
 std::error_code UdpSocket::recvfrom(std::span<std::uint8_t> buf, Ipv4Address& from,
                                     std::uint16_t& from_port, std::size_t& n,
                                     std::optional<Nanos> deadline) {
+    std::size_t len = 0;
+    return recvmsg(buf, from, from_port, n, len, false, deadline);
+}
+
+std::error_code UdpSocket::recvmsg(std::span<std::uint8_t> buf, Ipv4Address& from, std::uint16_t& from_port,
+                                   std::size_t& n, std::size_t& datagram_len, bool peek,
+                                   std::optional<Nanos> deadline) {
     n = 0;
+    datagram_len = 0;
     std::unique_lock lock(mu_);
     auto readable = [&] { return sk_err_ != 0 || !rcv_queue_.empty(); };
     if (!wait_until_ready(stack_.net_rx(), readable_, lock, readable, deadline))
         return std::make_error_code(std::errc::resource_unavailable_try_again);
     // __skb_recv_udp: sock_error() comes before the queue.
     if (sk_err_ != 0) return errno_code(std::exchange(sk_err_, 0));
+    if (peek) {  // MSG_PEEK: copied under the queue lock, left queued
+        const Packet* first = rcv_queue_.front();
+        const wire::Ipv4View iph(first->network_bytes());
+        from = iph.src();
+        from_port = wire::load16(first->network_bytes().data() + iph.header_len());
+        datagram_len = first->size();
+        n = std::min(buf.size(), first->size());
+        if (n != 0) std::memcpy(buf.data(), first->data(), n);
+        return {};
+    }
     PacketPtr pkt = rcv_queue_.pop_front();
     rmem_ -= pkt->capacity();
     lock.unlock();
@@ -233,6 +286,7 @@ std::error_code UdpSocket::recvfrom(std::span<std::uint8_t> buf, Ipv4Address& fr
     const wire::Ipv4View iph(pkt->network_bytes());
     from = iph.src();
     from_port = wire::load16(pkt->transport());
+    datagram_len = pkt->size();
     n = std::min(buf.size(), pkt->size());
     if (n != 0) std::memcpy(buf.data(), pkt->data(), n);
     stack_.snmp().udp.inc(UdpMib::InDatagrams);  // udp_recvmsg counts a datagram when it is read

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -64,6 +65,21 @@ public:
                              std::optional<Nanos> deadline = std::nullopt);
     std::error_code recv(std::span<std::uint8_t> buf, std::size_t& n,
                          std::optional<Nanos> deadline = std::nullopt);
+    // recvfrom with udp_recvmsg's MSG_PEEK (the datagram stays queued) and the datagram's
+    // full payload length (MSG_TRUNC's answer), for the POSIX layer.
+    std::error_code recvmsg(std::span<std::uint8_t> buf, Ipv4Address& from, std::uint16_t& from_port,
+                            std::size_t& n, std::size_t& datagram_len, bool peek,
+                            std::optional<Nanos> deadline);
+
+    // What poll and ioctl read (udp_poll, udp_ioctl): whether a read would not block, the
+    // payload length of the next datagram (FIONREAD: 0 if none), the pending error (sk_err).
+    bool readable() const;
+    std::size_t next_datagram_len() const;
+    int pending_error() const;
+    int take_error();  // getsockopt(SO_ERROR): the pending error, cleared
+    // Called after every sk_data_ready / sk_error_report, from NET_RX's thread with no lock of
+    // this socket held: it must only hand off (wake a poller).
+    void set_wake_callback(std::function<void()> fn);
 
     // getsockname: 0.0.0.0 and 0 until bound; a connect() fills in the address.
     Ipv4Address local_address() const;
@@ -107,6 +123,10 @@ private:
     std::size_t rcvbuf_;       // sk_rcvbuf; mu_
     int sk_err_ = 0;           // sk_err: an errno waiting for the next call; mu_
     std::uint64_t drops_ = 0;  // sk_drops; mu_
+
+    std::mutex wake_mu_;
+    std::function<void()> on_wake_;  // wake_mu_
+    void wake_pollers();
 };
 
 }  // namespace vlo
