@@ -574,11 +574,18 @@ std::size_t Tcp::recvmsg(TcpSock& sk, std::span<std::uint8_t> out) {
     if (n == 0) return 0;
     sk.rcvq.copy_out(0, out.first(n));
     sk.rcvq.pop(n);
-    // __tcp_cleanup_rbuf: when reading doubled the window the peer knows of, tell it now
-    // rather than with the next data's ACK (a sender stalled on a small window waits for this).
-    const std::uint32_t known = receive_window(sk);
-    const auto room = static_cast<std::uint32_t>(sk.rcvq.free());
-    if (room >= 2 * known && room - known >= sk.mss) send_ack(sk);
+    // __tcp_cleanup_rbuf: an ACK owed for more than a segment goes now; else one only when
+    // reading lets the offered window at least double (a sender stalled on a small window
+    // waits for it), and never once the peer has closed its side.
+    bool time_to_ack = sk.ack_pending && sk.rcv_nxt - sk.rcv_wup > sk.rcv_mss;
+    if (!time_to_ack && !sk.fin_rcvd) {
+        const std::uint32_t now = receive_window(sk);
+        if (2 * now <= sk.window_clamp) {
+            const std::uint32_t offered = window_space(sk);
+            time_to_ack = offered && offered >= 2 * now;
+        }
+    }
+    if (time_to_ack) send_ack(sk);
     return n;
 }
 

@@ -404,6 +404,7 @@ private:
     void set_state(TcpSock& sk, TcpState next);
     static std::uint32_t receive_window(const TcpSock& sk);  // tcp_receive_window
     std::uint16_t select_window(TcpSock& sk);                // tcp_select_window
+    std::uint32_t window_space(const TcpSock& sk) const;     // __tcp_select_window, in bytes
     std::uint32_t isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport);
     std::uint32_t cookie(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport,
                          std::uint32_t seq, std::uint32_t minute, std::uint32_t mssind);

@@ -261,6 +261,7 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
                 return drop(std::move(pkt), DropReason::tcp_close);
             }
             data_queue(sk, th);
+            if (sk.state == TcpState::close) return;
         }
     }
 
@@ -489,6 +490,11 @@ void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
         sk.ooo.erase(it);
     }
     if (sk.num_sacks) sack_remove(sk);
+    // tcp_data_queue: a FIN in order is taken with its data, and its ACK covers both.
+    if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd && sk.rcv_nxt == th.seq() + static_cast<std::uint32_t>(th.payload().size())) {
+        sk.wake();
+        return fin_received(sk);
+    }
     // tcp_grow_window: the offered window opens by two segments per segment received, up
     // to the clamp, as long as the buffer has the room.
     if (sk.rcv_ssthresh < sk.window_clamp && sk.rcv_ssthresh < sk.rcvq.free()) {

@@ -64,7 +64,7 @@ void Tcp::select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok) 
 // tcp_select_window / __tcp_select_window: what the buffer can take, held to rcv_ssthresh
 // (which grows as data arrives), never less than what was already offered (RFC 9293
 // 3.8.6.2.2: do not shrink the window), in units of our scale.
-std::uint16_t Tcp::select_window(TcpSock& sk) {
+std::uint32_t Tcp::window_space(const TcpSock& sk) const {
     const std::uint32_t full_space = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), sk.window_clamp));
     std::uint32_t free_space = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.free(), full_space));
     // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): with less than half the
@@ -81,7 +81,11 @@ std::uint16_t Tcp::select_window(TcpSock& sk) {
     } else {
         wnd = sk.rcv_wnd;
     }
-    wnd = std::min<std::uint32_t>(wnd, 65535u << sk.rcv_wscale);
+    return std::min<std::uint32_t>(wnd, 65535u << sk.rcv_wscale);
+}
+
+std::uint16_t Tcp::select_window(TcpSock& sk) {
+    const std::uint32_t wnd = window_space(sk);
     if (const std::uint32_t cur = receive_window(sk); wnd < cur) {
         // The edge already offered stays ours to accept up to, but the field can say it only
         // in whole units of the scale: rounded down, the peer sees it move left by less than
@@ -307,7 +311,7 @@ void Tcp::push_pending(TcpSock& sk) {
         }
         transmit(sk, sk.snd_nxt, flags, sk.snd_nxt - sk.snd_una, seg, false);
         const bool fin = flags & wire::kTcpFin;
-        sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin});
+        sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin, (flags & wire::kTcpPsh) != 0});
         sk.snd_nxt += seg + (fin ? 1u : 0u);
         if (fin) sk.fin_sent = true;
         if (seg) sk.lsndtime = now;

@@ -650,7 +650,7 @@ void Tcp::retransmit_once(TcpSock& sk, TxSeg& seg) {
     const std::uint32_t len = seg.len();
     std::uint8_t flags = wire::kTcpAck;
     if (seg.fin) flags |= wire::kTcpFin;
-    if (len) flags |= wire::kTcpPsh;
+    if (seg.psh) flags |= wire::kTcpPsh;
     transmit(sk, seg.seq, flags, seg.seq - sk.snd_una, len, false);
     stats_.tcp.inc(TcpMib::RetransSegs);
     seg.sacked |= kTcpcbEverRetrans;  // its RTT samples are ambiguous from now on

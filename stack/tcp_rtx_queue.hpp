@@ -28,6 +28,7 @@ struct TxSeg {
     Nanos xmit_time = 0;        // the last (re)transmission, as skb_mstamp_ns
     std::uint8_t sacked = 0;    // TcpSacked bits
     bool fin = false;
+    bool psh = false;           // sent with PSH: a retransmission keeps the flags it had
     std::uint32_t len() const { return end_seq - seq - (fin ? 1 : 0); }  // payload bytes
 };
 
@@ -58,6 +59,7 @@ public:
         second.seq = at;
         first.end_seq = at;
         first.fin = false;
+        first.psh = false;  // tcp_fragment: PSH stays with the tail
         (*this)[i + 1] = second;
     }
     void release() {
