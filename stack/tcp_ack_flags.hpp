@@ -14,15 +14,15 @@ enum TcpAckFlag : int {
     kFlagEce = 0x40,               // ECE in this ACK
     kFlagLostRetrans = 0x80,       // this ACK marks some retransmission lost
     kFlagSlowpath = 0x100,
-    kFlagOrigSackAcked = 0x200,    // never retransmitted data are (s)acked
-    kFlagSndUnaAdvanced = 0x400,   // snd_una was changed (!= FLAG_DATA_ACKED)
-    kFlagDsackingAck = 0x800,      // SACK blocks contained D-SACK info
-    kFlagSetXmitTimer = 0x1000,    // set TLP or RTO timer
+    kFlagOrigSackAcked = 0x200,   // never retransmitted data are (s)acked
+    kFlagSndUnaAdvanced = 0x400,  // snd_una was changed (!= FLAG_DATA_ACKED)
+    kFlagDsackingAck = 0x800,     // SACK blocks contained D-SACK info
+    kFlagSetXmitTimer = 0x1000,   // set TLP or RTO timer
     kFlagSackReneging = 0x2000,
     kFlagUpdateTsRecent = 0x4000,
     kFlagNoChallengeAck = 0x8000,
     kFlagAckMaybeDelivered = 0x10000,
-    kFlagDsackTlp = 0x20000,       // D-SACK for a tail loss probe
+    kFlagDsackTlp = 0x20000,  // D-SACK for a tail loss probe
     kFlagAcked = kFlagDataAcked | kFlagSynAcked,
     kFlagNotDup = kFlagData | kFlagWinUpdate | kFlagAcked,
     kFlagCaAlert = kFlagDataSacked | kFlagEce | kFlagDsackingAck,

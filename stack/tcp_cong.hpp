@@ -21,7 +21,14 @@ struct TcpSock;
 enum class TcpCaState : std::uint8_t { open = 0, disorder = 1, cwr = 2, recovery = 3, loss = 4 };
 
 // enum tcp_ca_event
-enum class TcpCaEvent : std::uint8_t { tx_start, cwnd_restart, complete_cwr, loss, ecn_no_ce, ecn_is_ce };
+enum class TcpCaEvent : std::uint8_t {
+    tx_start,
+    cwnd_restart,
+    complete_cwr,
+    loss,
+    ecn_no_ce,
+    ecn_is_ce
+};
 
 // struct ack_sample: what pkts_acked learns from one ACK.
 struct TcpAckSample {
@@ -33,9 +40,9 @@ struct TcpAckSample {
 struct TcpCongestionOps {
     std::string name;
     // Required.
-    std::uint32_t (*ssthresh)(TcpSock&) = nullptr;               // the slow start threshold after a loss
+    std::uint32_t (*ssthresh)(TcpSock&) = nullptr;  // the slow start threshold after a loss
     void (*cong_avoid)(TcpSock&, std::uint32_t ack, std::uint32_t acked) = nullptr;  // grow cwnd
-    std::uint32_t (*undo_cwnd)(TcpSock&) = nullptr;              // cwnd after a spurious loss
+    std::uint32_t (*undo_cwnd)(TcpSock&) = nullptr;  // cwnd after a spurious loss
     // Optional.
     void (*init)(TcpSock&) = nullptr;
     void (*release)(TcpSock&) = nullptr;

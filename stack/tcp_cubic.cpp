@@ -13,8 +13,8 @@ namespace {
 constexpr std::uint32_t kBetaScale = 1024;  // BICTCP_BETA_SCALE
 constexpr std::uint32_t kBeta = 717;        // beta: 0.7 * 1024
 constexpr std::uint32_t kBicScale = 41;
-constexpr int kHz = 1000;                   // jiffies per second: vlo's jiffy is 1 ms
-constexpr int kBictcpHz = 10;               // BICTCP_HZ: t in 1/1024 s
+constexpr int kHz = 1000;      // jiffies per second: vlo's jiffy is 1 ms
+constexpr int kBictcpHz = 10;  // BICTCP_HZ: t in 1/1024 s
 constexpr std::uint32_t kHystartLowWindow = 16;
 constexpr std::uint32_t kHystartMinSamples = 8;
 constexpr std::uint32_t kHystartAckDeltaUs = 2000;
@@ -25,27 +25,31 @@ constexpr std::uint64_t kCubeRttScale = kBicScale * 10;
 constexpr std::uint64_t kCubeFactor = (std::uint64_t{1} << (10 + 3 * kBictcpHz)) / kCubeRttScale;
 
 struct Bictcp {
-    std::uint32_t cnt;             // increase cwnd by 1 after this many ACKs
-    std::uint32_t last_max_cwnd;   // W_max before the last reduction
+    std::uint32_t cnt;            // increase cwnd by 1 after this many ACKs
+    std::uint32_t last_max_cwnd;  // W_max before the last reduction
     std::uint32_t last_cwnd;
-    std::uint32_t last_time;       // ms
+    std::uint32_t last_time;  // ms
     std::uint32_t bic_origin_point;
-    std::uint32_t bic_K;           // time to reach W_max, in 1/1024 s
-    std::uint32_t delay_min;       // µs
-    std::uint32_t epoch_start;     // ms; 0: no epoch
+    std::uint32_t bic_K;        // time to reach W_max, in 1/1024 s
+    std::uint32_t delay_min;    // µs
+    std::uint32_t epoch_start;  // ms; 0: no epoch
     std::uint32_t ack_cnt;
-    std::uint32_t tcp_cwnd;        // the Reno-friendly window estimate
+    std::uint32_t tcp_cwnd;  // the Reno-friendly window estimate
     std::uint16_t unused;
     std::uint8_t sample_cnt;
     std::uint8_t found;
-    std::uint32_t round_start;     // µs
+    std::uint32_t round_start;  // µs
     std::uint32_t end_seq;
-    std::uint32_t last_ack;        // µs
-    std::uint32_t curr_rtt;        // µs
+    std::uint32_t last_ack;  // µs
+    std::uint32_t curr_rtt;  // µs
 };
 
-std::uint32_t jiffies(const TcpSock& sk) { return static_cast<std::uint32_t>(sk.tcp.now() / kNsPerMs); }
-std::uint32_t clock_us(const TcpSock& sk) { return static_cast<std::uint32_t>(sk.tcp.now() / 1000); }
+std::uint32_t jiffies(const TcpSock& sk) {
+    return static_cast<std::uint32_t>(sk.tcp.now() / kNsPerMs);
+}
+std::uint32_t clock_us(const TcpSock& sk) {
+    return static_cast<std::uint32_t>(sk.tcp.now() / 1000);
+}
 
 void bictcp_reset(Bictcp& ca) { ca = Bictcp{}; }
 
@@ -90,9 +94,10 @@ void bictcp_update(TcpSock& sk, Bictcp& ca, std::uint32_t cwnd, std::uint32_t ac
         t = t * kNsPerMs / 1000 + ca.delay_min;  // µs
         t = (t << kBictcpHz) / 1000000;
         const std::uint64_t offs = t < ca.bic_K ? ca.bic_K - t : t - ca.bic_K;
-        const std::uint32_t delta =
-            static_cast<std::uint32_t>((kCubeRttScale * offs * offs * offs) >> (10 + 3 * kBictcpHz));
-        const std::uint32_t target = t < ca.bic_K ? ca.bic_origin_point - delta : ca.bic_origin_point + delta;
+        const std::uint32_t delta = static_cast<std::uint32_t>(
+            (kCubeRttScale * offs * offs * offs) >> (10 + 3 * kBictcpHz));
+        const std::uint32_t target =
+            t < ca.bic_K ? ca.bic_origin_point - delta : ca.bic_origin_point + delta;
         ca.cnt = target > cwnd ? cwnd / (target - cwnd) : 100 * cwnd;
         // Before the first loss, grow at least as fast as 5% a round trip.
         if (ca.last_max_cwnd == 0 && ca.cnt > 20) ca.cnt = 20;
@@ -149,7 +154,8 @@ void cubic_cwnd_event(TcpSock& sk, TcpCaEvent event) {
     auto& ca = sk.ca<Bictcp>();
     if (!ca.epoch_start) return;
     const std::uint32_t now = jiffies(sk);
-    const auto delta = static_cast<std::int32_t>(now - static_cast<std::uint32_t>(sk.lsndtime / kNsPerMs));
+    const auto delta =
+        static_cast<std::int32_t>(now - static_cast<std::uint32_t>(sk.lsndtime / kNsPerMs));
     if (delta > 0) {
         ca.epoch_start += static_cast<std::uint32_t>(delta);
         if (seq_after(ca.epoch_start, now)) ca.epoch_start = now;
@@ -162,10 +168,12 @@ void hystart_update(TcpSock& sk, std::uint32_t delay) {
     // ACK train: ACKs of one round arriving for longer than half the minimum delay mean the
     // pipe is full.
     const std::uint32_t now = clock_us(sk);
-    if (static_cast<std::int32_t>(now - ca.last_ack) <= static_cast<std::int32_t>(kHystartAckDeltaUs)) {
+    if (static_cast<std::int32_t>(now - ca.last_ack) <=
+        static_cast<std::int32_t>(kHystartAckDeltaUs)) {
         ca.last_ack = now;
         const std::uint32_t threshold = ca.delay_min >> 1;  // no pacing: half the minimum delay
-        if (static_cast<std::int32_t>(now - ca.round_start) > static_cast<std::int32_t>(threshold)) {
+        if (static_cast<std::int32_t>(now - ca.round_start) >
+            static_cast<std::int32_t>(threshold)) {
             ca.found = 1;
             sk.tcp.stats().ext.inc(TcpExtMib::TCPHystartTrainDetect);
             sk.tcp.stats().ext.inc(TcpExtMib::TCPHystartTrainCwnd, sk.snd_cwnd);
@@ -179,7 +187,8 @@ void hystart_update(TcpSock& sk, std::uint32_t delay) {
         ++ca.sample_cnt;
         return;
     }
-    const std::uint32_t thresh = std::clamp(ca.delay_min >> 3, 4000u, 16000u);  // HYSTART_DELAY_THRESH
+    const std::uint32_t thresh =
+        std::clamp(ca.delay_min >> 3, 4000u, 16000u);  // HYSTART_DELAY_THRESH
     if (ca.curr_rtt > ca.delay_min + thresh) {
         ca.found = 1;
         sk.tcp.stats().ext.inc(TcpExtMib::TCPHystartDelayDetect);
@@ -196,7 +205,8 @@ void cubic_pkts_acked(TcpSock& sk, const TcpAckSample& sample) {
     std::uint32_t delay = static_cast<std::uint32_t>(sample.rtt / 1000);
     if (delay == 0) delay = 1;
     if (ca.delay_min == 0 || ca.delay_min > delay) ca.delay_min = delay;
-    if (!ca.found && tcp_in_slow_start(sk) && sk.snd_cwnd >= kHystartLowWindow) hystart_update(sk, delay);
+    if (!ca.found && tcp_in_slow_start(sk) && sk.snd_cwnd >= kHystartLowWindow)
+        hystart_update(sk, delay);
 }
 }  // namespace
 

@@ -9,7 +9,9 @@ namespace vlo {
 
 namespace {
 std::uint32_t usecs(Nanos ns) { return static_cast<std::uint32_t>(std::max<Nanos>(ns, 0) / 1000); }
-std::uint32_t msecs_since(Nanos now, Nanos then) { return then ? static_cast<std::uint32_t>((now - then) / kNsPerMs) : 0; }
+std::uint32_t msecs_since(Nanos now, Nanos then) {
+    return then ? static_cast<std::uint32_t>((now - then) / kNsPerMs) : 0;
+}
 }  // namespace
 
 const char* tcp_ca_name(const TcpSock& sk) { return sk.ca_ops ? sk.ca_ops->name.c_str() : "reno"; }
@@ -52,8 +54,9 @@ void tcp_get_info(const TcpSock& sk, Nanos now, struct tcp_info& info) {
     info.tcpi_bytes_received = sk.bytes_received;
     info.tcpi_segs_out = sk.segs_out;
     info.tcpi_segs_in = sk.segs_in;
-    info.tcpi_notsent_bytes = static_cast<std::uint32_t>(sk.sndq.size()) -
-                              std::min<std::uint32_t>(static_cast<std::uint32_t>(sk.sndq.size()), sk.flight());
+    info.tcpi_notsent_bytes =
+        static_cast<std::uint32_t>(sk.sndq.size()) -
+        std::min<std::uint32_t>(static_cast<std::uint32_t>(sk.sndq.size()), sk.flight());
     info.tcpi_min_rtt = sk.min_rtt ? usecs(sk.min_rtt) : ~0u;
     info.tcpi_data_segs_in = sk.data_segs_in;
     info.tcpi_data_segs_out = sk.data_segs_out;

@@ -17,7 +17,9 @@ namespace {
 constexpr Nanos kTimeoutMin = 2 * kNsPerMs;  // TCP_TIMEOUT_MIN: 2 jiffies
 constexpr std::uint32_t kInfiniteSsthresh = 0x7fffffff;
 
-std::uint32_t ts_now(Nanos now) { return static_cast<std::uint32_t>(now / kNsPerMs); }  // tcp_time_stamp_ms
+std::uint32_t ts_now(Nanos now) {
+    return static_cast<std::uint32_t>(now / kNsPerMs);
+}  // tcp_time_stamp_ms
 
 // tcp_skb_sent_after: t1 later than t2, or the same time and a higher sequence.
 bool sent_after(Nanos t1, Nanos t2, std::uint32_t seq1, std::uint32_t seq2) {
@@ -32,7 +34,6 @@ bool any_retrans_done(const TcpSock& sk) {
     return sk.retrans_out || (!sk.rtx.empty() && (sk.rtx.front().sacked & kTcpcbEverRetrans));
 }
 }  // namespace
-
 
 void Tcp::set_ca_state(TcpSock& sk, TcpCaState state) {
     if (sk.ca_ops->set_state) sk.ca_ops->set_state(sk, state);
@@ -50,7 +51,8 @@ void Tcp::sacktag_one(TcpSock& sk, TxSeg& seg, bool dup_sack, SackState& st) {
     std::uint8_t sacked = seg.sacked;
     if (dup_sack && (sacked & (kTcpcbSackedRetrans | kTcpcbEverRetrans))) {
         // The receiver had it twice: one retransmission was not needed.
-        if (sk.undo_marker && sk.undo_retrans > 0 && seq_after(seg.end_seq, sk.undo_marker)) --sk.undo_retrans;
+        if (sk.undo_marker && sk.undo_retrans > 0 && seq_after(seg.end_seq, sk.undo_marker))
+            --sk.undo_retrans;
         if ((sacked & kTcpcbSackedAcked) && seq_before(seg.seq, st.reord)) st.reord = seg.seq;
     }
     if (!seq_after(seg.end_seq, sk.snd_una)) return;
@@ -66,7 +68,8 @@ void Tcp::sacktag_one(TcpSock& sk, TxSeg& seg, bool dup_sack, SackState& st) {
         } else {
             if (!(sacked & kTcpcbEverRetrans)) {
                 // Newly SACKed below the highest SACK: delivered out of order.
-                if (sk.sacked_out && seq_before(seg.seq, sk.highest_sack) && seq_before(seg.seq, st.reord))
+                if (sk.sacked_out && seq_before(seg.seq, sk.highest_sack) &&
+                    seq_before(seg.seq, st.reord))
                     st.reord = seg.seq;
                 if (!seq_after(seg.end_seq, sk.high_seq)) st.flag |= kFlagOrigSackAcked;
                 if (!st.first_sackt) st.first_sackt = seg.xmit_time;
@@ -94,15 +97,16 @@ void Tcp::sacktag_one(TcpSock& sk, TxSeg& seg, bool dup_sack, SackState& st) {
 }
 
 // tcp_sacktag_write_queue with tcp_check_dsack and tcp_is_sackblock_valid.
-int Tcp::sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack, std::uint32_t prior_snd_una,
-                 SackState& st) {
+int Tcp::sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack,
+                 std::uint32_t prior_snd_una, SackState& st) {
     const int n = opts.num_sack;
     const wire::SackBlock& b0 = opts.sack[0];
     bool dup_sack = false;
     if (seq_before(b0.start, ack)) {
         dup_sack = true;
         stats_.ext.inc(TcpExtMib::TCPDSACKRecv);
-    } else if (n > 1 && !seq_after(b0.end, opts.sack[1].end) && !seq_before(b0.start, opts.sack[1].start)) {
+    } else if (n > 1 && !seq_after(b0.end, opts.sack[1].end) &&
+               !seq_before(b0.start, opts.sack[1].start)) {
         dup_sack = true;
         stats_.ext.inc(TcpExtMib::TCPDSACKOfoRecv);
     }
@@ -143,7 +147,8 @@ void Tcp::check_sack_reordering(TcpSock& sk, std::uint32_t low_seq, bool ts) {
     if (!seq_before(low_seq, fack)) return;
     const std::uint32_t metric = fack - low_seq;
     if (sk.mss && metric > sk.reordering * sk.mss)
-        sk.reordering = std::min<std::uint32_t>((metric + sk.mss - 1) / sk.mss, config().tcp_max_reordering);
+        sk.reordering =
+            std::min<std::uint32_t>((metric + sk.mss - 1) / sk.mss, config().tcp_max_reordering);
     ++sk.reord_seen;
     stats_.ext.inc(ts ? TcpExtMib::TCPTSReorder : TcpExtMib::TCPSACKReorder);
 }
@@ -218,7 +223,8 @@ void Tcp::ack_update_rtt(TcpSock& sk, int flag, Nanos seq_rtt, Nanos sack_rtt, N
         seq_rtt = ca_rtt = (now / kNsPerMs - Nanos{sk.rcv_tsecr}) * kNsPerMs;
     }
     if (seq_rtt < 0) return;
-    if (ca_rtt >= 0 && (!sk.min_rtt || ca_rtt < sk.min_rtt)) sk.min_rtt = std::max<Nanos>(ca_rtt, 1000);
+    if (ca_rtt >= 0 && (!sk.min_rtt || ca_rtt < sk.min_rtt))
+        sk.min_rtt = std::max<Nanos>(ca_rtt, 1000);
     rtt_estimator(sk, seq_rtt);
     sk.backoff = 0;
 }
@@ -256,7 +262,8 @@ Nanos Tcp::rack_detect_loss(TcpSock& sk) {
     for (std::size_t i = 0; i < sk.rtx.size(); ++i) {
         TxSeg& seg = sk.rtx[i];
         if (seg.sacked & kTcpcbSackedAcked) continue;
-        if ((seg.sacked & kTcpcbLost) && !(seg.sacked & kTcpcbSackedRetrans)) continue;  // awaiting retransmission
+        if ((seg.sacked & kTcpcbLost) && !(seg.sacked & kTcpcbSackedRetrans))
+            continue;  // awaiting retransmission
         if (!sent_after(sk.rack.mstamp, seg.xmit_time, sk.rack.end_seq, seg.end_seq)) continue;
         const Nanos remaining = seg.xmit_time + sk.rack.rtt + reo_wnd - now;
         if (remaining <= 0)
@@ -333,7 +340,8 @@ void Tcp::add_reno_sack(TcpSock& sk, int num_dupack) {
     sk.sacked_out = std::min<std::uint32_t>(sk.sacked_out + static_cast<std::uint32_t>(num_dupack),
                                             sk.packets_out() > 0 ? sk.packets_out() - 1 : 0);
     if (sk.sacked_out > prior) sk.delivered += sk.sacked_out - prior;
-    // More duplicates than segments beyond the head: the path reordered (tcp_check_reno_reordering).
+    // More duplicates than segments beyond the head: the path reordered
+    // (tcp_check_reno_reordering).
     if (sk.sacked_out + 1 > sk.packets_out() && sk.packets_out() > 0) {
         sk.reordering = std::min<std::uint32_t>(sk.packets_out() + 1, config().tcp_max_reordering);
         ++sk.reord_seen;
@@ -343,7 +351,8 @@ void Tcp::add_reno_sack(TcpSock& sk, int num_dupack) {
 
 void Tcp::remove_reno_sacks(TcpSock& sk, int acked) {
     // One ACK filled the hole; the rest of what it covers had drawn the duplicate ACKs.
-    sk.delivered += static_cast<std::uint32_t>(std::max(acked - static_cast<int>(sk.sacked_out), 1));
+    sk.delivered +=
+        static_cast<std::uint32_t>(std::max(acked - static_cast<int>(sk.sacked_out), 1));
     if (static_cast<std::uint32_t>(acked - 1) >= sk.sacked_out)
         sk.sacked_out = 0;
     else
@@ -393,10 +402,12 @@ void Tcp::cwnd_reduction(TcpSock& sk, int newly_acked_sacked, int newly_lost, in
     const int delta = static_cast<int>(sk.snd_ssthresh) - in_flight;
     int sndcnt;
     if (delta < 0) {
-        const std::uint64_t dividend = std::uint64_t{sk.snd_ssthresh} * sk.prr_delivered + sk.prior_cwnd - 1;
+        const std::uint64_t dividend =
+            std::uint64_t{sk.snd_ssthresh} * sk.prr_delivered + sk.prior_cwnd - 1;
         sndcnt = static_cast<int>(dividend / sk.prior_cwnd) - static_cast<int>(sk.prr_out);
     } else {
-        sndcnt = std::max(static_cast<int>(sk.prr_delivered) - static_cast<int>(sk.prr_out), newly_acked_sacked);
+        sndcnt = std::max(static_cast<int>(sk.prr_delivered) - static_cast<int>(sk.prr_out),
+                          newly_acked_sacked);
         if ((flag & kFlagSndUnaAdvanced) && !newly_lost) ++sndcnt;
         sndcnt = std::min(delta, sndcnt);
     }
@@ -441,7 +452,8 @@ void Tcp::enter_loss(TcpSock& sk) {
     for (std::size_t i = 0; i < sk.rtx.size(); ++i) {
         TxSeg& seg = sk.rtx[i];
         if (seg.sacked & kTcpcbSackedAcked) continue;
-        if (i > 0 && sk.sack_ok && is_rack(config()) && seg.xmit_time + sk.rack.rtt - now > 0) continue;
+        if (i > 0 && sk.sack_ok && is_rack(config()) && seg.xmit_time + sk.rack.rtt - now > 0)
+            continue;
         mark_skb_lost(sk, seg);
     }
     if (sk.ca_state <= TcpCaState::disorder || !seq_before(sk.snd_una, sk.high_seq) ||
@@ -455,7 +467,8 @@ void Tcp::enter_loss(TcpSock& sk) {
     sk.snd_cwnd = sk.packets_in_flight() + 1;
     sk.snd_cwnd_cnt = 0;
     // A timeout after many duplicate ACKs: the reordering estimate was too high.
-    if (sk.ca_state <= TcpCaState::disorder && sk.sacked_out >= static_cast<std::uint32_t>(config().tcp_reordering))
+    if (sk.ca_state <= TcpCaState::disorder &&
+        sk.sacked_out >= static_cast<std::uint32_t>(config().tcp_reordering))
         sk.reordering = std::min<std::uint32_t>(sk.reordering, config().tcp_reordering);
     set_ca_state(sk, TcpCaState::loss);
     sk.high_seq = sk.snd_nxt;
@@ -468,15 +481,19 @@ void Tcp::enter_loss(TcpSock& sk) {
 // tcp_packet_delayed: an ACK echoing a timestamp from before the first retransmission was
 // caused by the original: the retransmission was unnecessary (RFC 3522 Eifel).
 bool Tcp::packet_delayed(const TcpSock& sk) const {
-    return sk.retrans_stamp && sk.ts_ok && sk.rcv_tsecr && seq_before(sk.rcv_tsecr, sk.retrans_stamp);
+    return sk.retrans_stamp && sk.ts_ok && sk.rcv_tsecr &&
+           seq_before(sk.rcv_tsecr, sk.retrans_stamp);
 }
 
-bool Tcp::may_undo(const TcpSock& sk) const { return sk.undo_marker && (!sk.undo_retrans || packet_delayed(sk)); }
+bool Tcp::may_undo(const TcpSock& sk) const {
+    return sk.undo_marker && (!sk.undo_retrans || packet_delayed(sk));
+}
 
 // tcp_undo_cwnd_reduction
 void Tcp::undo_cwnd_reduction(TcpSock& sk, bool unmark_loss) {
     if (unmark_loss) {
-        for (std::size_t i = 0; i < sk.rtx.size(); ++i) sk.rtx[i].sacked &= static_cast<std::uint8_t>(~kTcpcbLost);
+        for (std::size_t i = 0; i < sk.rtx.size(); ++i)
+            sk.rtx[i].sacked &= static_cast<std::uint8_t>(~kTcpcbLost);
         sk.lost_out = 0;
     }
     if (sk.prior_ssthresh) {
@@ -490,7 +507,8 @@ void Tcp::undo_cwnd_reduction(TcpSock& sk, bool unmark_loss) {
 bool Tcp::try_undo_recovery(TcpSock& sk) {
     if (may_undo(sk)) {
         // Everything retransmitted was in fact delivered: the loss was reordering or delay.
-        stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPLossUndo : TcpExtMib::TCPFullUndo);
+        stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPLossUndo
+                                                       : TcpExtMib::TCPFullUndo);
         undo_cwnd_reduction(sk, false);
     }
     if (sk.snd_una == sk.high_seq && !sk.sack_ok) {
@@ -560,11 +578,13 @@ void Tcp::process_loss(TcpSock& sk, int flag, int num_dupack, Rexmit& rexmit) {
         // Step 3.b: data never retransmitted was (s)acked: the timeout was spurious.
         if ((flag & kFlagOrigSackAcked) && try_undo_loss(sk, true)) return;
         if (seq_after(sk.snd_nxt, sk.high_seq)) {
-            if ((flag & kFlagDataSacked) || num_dupack) sk.frto = false;  // step 3.a: the loss was real
+            if ((flag & kFlagDataSacked) || num_dupack)
+                sk.frto = false;  // step 3.a: the loss was real
         } else if ((flag & kFlagSndUnaAdvanced) && !recovered) {
             sk.high_seq = sk.snd_nxt;
             // Step 2.b: send new data instead of retransmitting, if there is any and room for it.
-            if (seq_before(sk.snd_nxt, sk.unsent_end()) && seq_after(sk.snd_una + sk.snd_wnd, sk.snd_nxt)) {
+            if (seq_before(sk.snd_nxt, sk.unsent_end()) &&
+                seq_after(sk.snd_una + sk.snd_wnd, sk.snd_nxt)) {
                 rexmit = Rexmit::new_data;
                 return;
             }
@@ -580,7 +600,8 @@ void Tcp::process_loss(TcpSock& sk, int flag, int num_dupack, Rexmit& rexmit) {
 }
 
 // tcp_fastretrans_alert: the state machine of recovery, run for every dubious ACK.
-void Tcp::fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_dupack, int& flag, Rexmit& rexmit) {
+void Tcp::fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_dupack, int& flag,
+                            Rexmit& rexmit) {
     if (!sk.packets_out() && sk.sacked_out) sk.sacked_out = 0;
     // The episode ends when everything sent before it is acknowledged.
     if (sk.ca_state != TcpCaState::open && !seq_before(sk.snd_una, sk.high_seq)) {
@@ -629,7 +650,8 @@ void Tcp::fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_du
 }
 
 // tcp_cong_control: PRR while reducing, else the algorithm grows the window.
-void Tcp::cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacked, int newly_lost, int flag) {
+void Tcp::cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacked, int newly_lost,
+                       int flag) {
     if (in_cwnd_reduction(sk)) {
         cwnd_reduction(sk, static_cast<int>(acked_sacked), newly_lost, flag);
         return;
@@ -680,7 +702,8 @@ void Tcp::xmit_retransmit_queue(TcpSock& sk) {
         if (!(seg.sacked & kTcpcbLost)) continue;
         if (seg.sacked & (kTcpcbSackedAcked | kTcpcbSackedRetrans)) continue;
         retransmit_seg(sk, seg);
-        stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPSlowStartRetrans : TcpExtMib::TCPFastRetrans);
+        stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPSlowStartRetrans
+                                                       : TcpExtMib::TCPFastRetrans);
         if (in_cwnd_reduction(sk)) ++sk.prr_out;
         if (i == 0 && sk.pending != TcpSock::Pending::reo_timeout) rearm = true;
     }
@@ -750,10 +773,10 @@ void Tcp::send_loss_probe(TcpSock& sk) {
     if (sk.tlp_high_seq) return rearm_rto(sk);  // one probe per tail loss episode
     sk.tlp_retrans = false;
     const std::uint32_t prior_packets = sk.packets_out();
-    if (seq_before(sk.snd_nxt, sk.unsent_end()) &&
-        seq_after(sk.snd_una + sk.snd_wnd, sk.snd_nxt)) {
+    if (seq_before(sk.snd_nxt, sk.unsent_end()) && seq_after(sk.snd_una + sk.snd_wnd, sk.snd_nxt)) {
         const std::uint32_t cwnd = sk.snd_cwnd;
-        sk.snd_cwnd = std::max(sk.snd_cwnd, sk.packets_in_flight() + 1);  // the probe is outside cwnd
+        sk.snd_cwnd =
+            std::max(sk.snd_cwnd, sk.packets_in_flight() + 1);  // the probe is outside cwnd
         push_pending(sk);
         sk.snd_cwnd = cwnd;
     }
@@ -790,7 +813,8 @@ void Tcp::process_tlp_ack(TcpSock& sk, std::uint32_t ack, int flag) {
 
 // tcp_cwnd_validate (RFC 7661): remember whether the window, not the application, limited us.
 void Tcp::cwnd_validate(TcpSock& sk, bool is_cwnd_limited) {
-    if (!seq_before(sk.snd_una, sk.cwnd_usage_seq) || is_cwnd_limited || sk.packets_out() > sk.max_packets_out) {
+    if (!seq_before(sk.snd_una, sk.cwnd_usage_seq) || is_cwnd_limited ||
+        sk.packets_out() > sk.max_packets_out) {
         sk.max_packets_out = sk.packets_out();
         sk.cwnd_usage_seq = sk.snd_nxt;
         sk.is_cwnd_limited = is_cwnd_limited;
@@ -803,7 +827,8 @@ void Tcp::retransmit_timer(TcpSock& sk) {
     stats_.ext.inc(TcpExtMib::TCPTimeouts);
     if (++sk.retransmits > config().tcp_retries2) {
         stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);
-        const std::error_code why = sk.soft_err ? sk.soft_err : std::make_error_code(std::errc::timed_out);
+        const std::error_code why =
+            sk.soft_err ? sk.soft_err : std::make_error_code(std::errc::timed_out);
         abort(sk, std::errc::timed_out);
         sk.err = why;
         return;
@@ -811,7 +836,8 @@ void Tcp::retransmit_timer(TcpSock& sk) {
     if (sk.ca_state == TcpCaState::loss) {
         if (sk.sack_ok) stats_.ext.inc(TcpExtMib::TCPSackRecoveryFail);
     } else if (sk.ca_state == TcpCaState::recovery) {
-        stats_.ext.inc(sk.sack_ok ? TcpExtMib::TCPSackRecoveryFail : TcpExtMib::TCPRenoRecoveryFail);
+        stats_.ext.inc(sk.sack_ok ? TcpExtMib::TCPSackRecoveryFail
+                                  : TcpExtMib::TCPRenoRecoveryFail);
     }
     enter_loss(sk);
     TxSeg& head = sk.rtx.front();
@@ -840,7 +866,8 @@ void Tcp::mtu_reduced(TcpSock& sk) {
     if (mtu < 68 || mtu >= current) return;  // only ever lower, never below IPv4's minimum
     sk.soft_err = std::make_error_code(std::errc::message_size);
     sk.pmtu = static_cast<std::uint16_t>(mtu);
-    const std::uint32_t mss = std::max<std::uint32_t>(mtu - 40 - (sk.ts_ok ? 12 : 0), 48);  // tcp_min_snd_mss
+    const std::uint32_t mss =
+        std::max<std::uint32_t>(mtu - 40 - (sk.ts_ok ? 12 : 0), 48);  // tcp_min_snd_mss
     sk.mss = static_cast<std::uint16_t>(std::min<std::uint32_t>(sk.mss, mss));
     for (std::size_t i = 0; i < sk.rtx.size(); ++i) {
         if (sk.rtx[i].len() <= sk.mss || (sk.rtx[i].sacked & kTcpcbSackedAcked)) continue;

@@ -16,10 +16,10 @@ namespace vlo {
 
 // TCP_SKB_CB(skb)->sacked bits (include/net/tcp.h).
 enum TcpSacked : std::uint8_t {
-    kTcpcbSackedAcked = 0x01,   // SKB ACK'd by a SACK block
-    kTcpcbSackedRetrans = 0x02, // SKB retransmitted, the retransmission not yet delivered
-    kTcpcbLost = 0x04,          // SKB is lost
-    kTcpcbEverRetrans = 0x80,   // Ever retransmitted frame
+    kTcpcbSackedAcked = 0x01,    // SKB ACK'd by a SACK block
+    kTcpcbSackedRetrans = 0x02,  // SKB retransmitted, the retransmission not yet delivered
+    kTcpcbLost = 0x04,           // SKB is lost
+    kTcpcbEverRetrans = 0x80,    // Ever retransmitted frame
 };
 
 struct TxSeg {
@@ -28,12 +28,12 @@ struct TxSeg {
     Nanos xmit_time = 0;        // the last (re)transmission, as skb_mstamp_ns
     std::uint8_t sacked = 0;    // TcpSacked bits
     bool fin = false;
-    bool psh = false;           // sent with PSH: a retransmission keeps the flags it had
+    bool psh = false;  // sent with PSH: a retransmission keeps the flags it had
     std::uint32_t len() const { return end_seq - seq - (fin ? 1 : 0); }  // payload bytes
 };
 
 class RtxQueue {
-public:
+  public:
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     TxSeg& operator[](std::size_t i) { return buf_[(head_ + i) & (buf_.size() - 1)]; }
@@ -67,7 +67,7 @@ public:
         head_ = size_ = 0;
     }
 
-private:
+  private:
     void grow() {
         std::vector<TxSeg> bigger(buf_.empty() ? 16 : buf_.size() * 2);
         for (std::size_t i = 0; i < size_; ++i) bigger[i] = (*this)[i];

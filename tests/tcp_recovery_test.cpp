@@ -32,17 +32,21 @@ struct Peer {
     std::unique_ptr<TcpSocket> sock;
     std::uint32_t peer_seq = 1000;  // the peer's next sequence number
     std::uint32_t our_isn = 0;
-    std::uint32_t ts = 5000;        // the peer's TSval clock
-    std::size_t seen = 0;           // segments of eth.sent already looked at
+    std::uint32_t ts = 5000;  // the peer's TSval clock
+    std::size_t seen = 0;     // segments of eth.sent already looked at
 
     std::uint64_t ext(TcpExtMib c) { return stack.tcp().stats().ext.get(c); }
     TcpSock& sk() { return sock->sock(); }
-    std::uint32_t our_seq(std::uint32_t at) const { return our_isn + 1 + at; }  // our stream offset -> seq
+    std::uint32_t our_seq(std::uint32_t at) const {
+        return our_isn + 1 + at;
+    }  // our stream offset -> seq
 
     // The peer's segment: ACK `ack_off` of our stream, optional SACK blocks (as stream offsets)
     // and payload; its TSecr echoes our latest TSval.
-    void send(std::uint32_t ack_off, std::vector<std::pair<std::uint32_t, std::uint32_t>> sacks = {},
-              std::size_t payload = 0, std::uint8_t flags = wire::kTcpAck, std::optional<std::uint32_t> tsval = {}) {
+    void send(std::uint32_t ack_off,
+              std::vector<std::pair<std::uint32_t, std::uint32_t>> sacks = {},
+              std::size_t payload = 0, std::uint8_t flags = wire::kTcpAck,
+              std::optional<std::uint32_t> tsval = {}) {
         wire::TcpRepr r;
         r.src_port = 40000;
         r.dst_port = 80;
@@ -126,7 +130,8 @@ struct Peer {
         auto bytes = test::tcp_segment(them, us, r, data);
         bytes[1] |= 0x03;  // CE
         wire::store16(&bytes[10], 0);
-        wire::store16(&bytes[10], wire::checksum_fold(wire::checksum_partial({bytes.data(), 20}, 0)));
+        wire::store16(&bytes[10],
+                      wire::checksum_fold(wire::checksum_partial({bytes.data(), 20}, 0)));
         test::inject(stack, eth, bytes);
         peer_seq += static_cast<std::uint32_t>(payload);
     }
@@ -136,7 +141,8 @@ std::uint32_t off(const Peer& p, const Out& o) { return o.tcp.seq - p.our_isn - 
 
 }  // namespace
 
-TEST_CASE("SACK blocks report the holes, most recent first, and a D-SACK reports a duplicate", "[tcp][sack]") {
+TEST_CASE("SACK blocks report the holes, most recent first, and a D-SACK reports a duplicate",
+          "[tcp][sack]") {
     Peer p;
     p.open();
     const std::uint32_t base = p.peer_seq;
@@ -176,8 +182,9 @@ TEST_CASE("SACK blocks report the holes, most recent first, and a D-SACK reports
     CHECK(p.ext(TcpExtMib::TCPDSACKOldSent) == 1);
 }
 
-TEST_CASE("SACK drives a retransmission before any RTO: RACK marks the hole lost, PRR paces the rest",
-          "[tcp][sack][rack][prr]") {
+TEST_CASE(
+    "SACK drives a retransmission before any RTO: RACK marks the hole lost, PRR paces the rest",
+    "[tcp][sack][rack][prr]") {
     Peer p;
     p.open();
     // Slow start to a window of 20: ten segments, all acknowledged.
@@ -260,7 +267,8 @@ TEST_CASE("a tail loss probe goes out 2 SRTT after the last ACK, retransmitting 
     CHECK(p.sk().packets_out() == 0);
 }
 
-TEST_CASE("a D-SACK proving the retransmission unnecessary undoes the window reduction", "[tcp][sack][undo]") {
+TEST_CASE("a D-SACK proving the retransmission unnecessary undoes the window reduction",
+          "[tcp][sack][undo]") {
     Peer p;
     p.open();
     p.write(10);
@@ -304,7 +312,8 @@ TEST_CASE("PAWS drops a segment with an old timestamp and ACKs it", "[tcp][paws]
     CHECK(n == 100);
 }
 
-TEST_CASE("TCP_INFO reports cubic's state, the scoreboard and the RTT in Linux's units", "[tcp][info]") {
+TEST_CASE("TCP_INFO reports cubic's state, the scoreboard and the RTT in Linux's units",
+          "[tcp][info]") {
     Peer p;
     p.open(10 * kNsPerMs);
     p.write(10);
@@ -331,7 +340,8 @@ TEST_CASE("TCP_INFO reports cubic's state, the scoreboard and the RTT in Linux's
     CHECK(info.tcpi_rcv_wscale == 7);
 }
 
-TEST_CASE("CUBIC's window after a loss follows RFC 9438's W_cubic(t) = C (t - K)^3 + W_max", "[tcp][cubic]") {
+TEST_CASE("CUBIC's window after a loss follows RFC 9438's W_cubic(t) = C (t - K)^3 + W_max",
+          "[tcp][cubic]") {
     VirtualClock clock;
     Stack stack(test::inline_config(), clock);
     auto sk = stack.tcp().create();
@@ -370,7 +380,8 @@ TEST_CASE("CUBIC's window after a loss follows RFC 9438's W_cubic(t) = C (t - K)
     CHECK(sk->snd_cwnd > 100);  // convex growth beyond W_max
 }
 
-TEST_CASE("a congestion control registered from outside is used by new connections", "[tcp][cong]") {
+TEST_CASE("a congestion control registered from outside is used by new connections",
+          "[tcp][cong]") {
     TcpCongestionOps fixed;
     fixed.name = "fixed5";
     fixed.ssthresh = [](TcpSock&) { return 5u; };
@@ -407,7 +418,9 @@ TEST_CASE("a congestion control registered from outside is used by new connectio
     CHECK(tcp_ca_find("fixed5") == nullptr);
 }
 
-TEST_CASE("ECN as RFC 3168: negotiated on request, CE echoed as ECE until CWR, ECE halves cwnd once", "[tcp][ecn]") {
+TEST_CASE(
+    "ECN as RFC 3168: negotiated on request, CE echoed as ECE until CWR, ECE halves cwnd once",
+    "[tcp][ecn]") {
     Peer p;
     p.open(10 * kNsPerMs, wire::kTcpEce | wire::kTcpCwr);  // tcp_ecn = 2: answer when asked
     CHECK((p.synack_flags & (wire::kTcpEce | wire::kTcpCwr)) == wire::kTcpEce);
@@ -446,7 +459,8 @@ TEST_CASE("ECN as RFC 3168: negotiated on request, CE echoed as ECE until CWR, E
     CHECK(p.ext(TcpExtMib::TCPTimeouts) == 0);
 }
 
-TEST_CASE("an ICMP fragmentation-needed lowers the MSS and what was too big goes again in pieces", "[tcp][pmtu]") {
+TEST_CASE("an ICMP fragmentation-needed lowers the MSS and what was too big goes again in pieces",
+          "[tcp][pmtu]") {
     Peer p;
     p.open();
     p.write(2);
