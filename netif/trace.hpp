@@ -76,6 +76,7 @@ enum class DropReason : std::uint8_t {
     tcp_ack_unsent_data,   // acknowledges data never sent
     tcp_zerowindow,        // the receive window is closed
     tcp_ofo_drop,          // out of order data that does not fit
+    tcp_ofomerge,          // out of order data already held
     tcp_close,             // arrived for a closed connection
     count_
 };

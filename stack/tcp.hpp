@@ -313,7 +313,7 @@ private:
     bool paws_discard(const TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts) const;
     // tcp_ack: false when the segment must go no further; `reason` says why if it is a discard.
     bool ack_process(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts, DropReason& reason);
-    void data_queue(TcpSock& sk, const wire::TcpView& th);
+    DropReason data_queue(TcpSock& sk, const wire::TcpView& th);  // why it took none, or not_dropped
     void fin_received(TcpSock& sk);
     void established(TcpSock& sk);
     void child_established(TcpSock& child);

@@ -260,7 +260,9 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
                 abort(sk, std::errc::connection_reset);
                 return drop(std::move(pkt), DropReason::tcp_close);
             }
-            data_queue(sk, th);
+            // Data the queue would not take ends its trace with tcp_data_queue's reason.
+            if (const DropReason why = data_queue(sk, th); why != DropReason::not_dropped)
+                return drop(std::move(pkt), why);
             if (sk.state == TcpState::close) return;
         }
     }
@@ -426,7 +428,7 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
 
 // tcp_data_queue: in-order data to the receive queue, out-of-order kept for later, with the
 // SACK blocks and D-SACKs that tell the sender what arrived.
-void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
+DropReason Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     auto payload = th.payload();
     std::uint32_t seq = th.seq();
     ++sk.data_segs_in;
@@ -438,7 +440,13 @@ void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
         const std::uint32_t dup = sk.rcv_nxt - seq;
         if (dup >= payload.size()) {
             dsack_set(sk, seq, seq + static_cast<std::uint32_t>(payload.size()));
-            return schedule_ack(sk, true);
+            // Old data with a FIN that is new: the FIN is taken (its end_seq is past rcv_nxt).
+            if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd && seq + payload.size() == sk.rcv_nxt) {
+                fin_received(sk);
+                return DropReason::not_dropped;
+            }
+            schedule_ack(sk, true);
+            return DropReason::tcp_old_data;
         }
         dsack_set(sk, seq, sk.rcv_nxt);
         payload = payload.subspan(dup);
@@ -448,8 +456,10 @@ void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     const std::size_t room = sk.rcvq.free();
     const std::uint32_t offset = seq - sk.rcv_nxt;
     if (offset >= room) {
-        stats_.ext.inc(seq == sk.rcv_nxt ? TcpExtMib::TCPZeroWindowDrop : TcpExtMib::TCPOFODrop);
-        return schedule_ack(sk, true);
+        const bool in_order = seq == sk.rcv_nxt;
+        stats_.ext.inc(in_order ? TcpExtMib::TCPZeroWindowDrop : TcpExtMib::TCPOFODrop);
+        schedule_ack(sk, true);
+        return in_order ? DropReason::tcp_zerowindow : DropReason::tcp_ofo_drop;
     }
     payload = payload.first(std::min<std::size_t>(payload.size(), room - offset));
     const std::uint32_t end_seq = seq + static_cast<std::uint32_t>(payload.size());
@@ -464,13 +474,15 @@ void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
             if (!seq_after(end_seq, held_end)) {  // all of it held already
                 stats_.ext.inc(TcpExtMib::TCPOFOMerge);
                 dsack_set(sk, seq, end_seq);
-                return schedule_ack(sk, true);
+                schedule_ack(sk, true);
+                return DropReason::tcp_ofomerge;
             }
         }
         auto& held = sk.ooo[seq];
         if (held.size() < payload.size()) held.assign(payload.begin(), payload.end());
         if (sk.sack_ok) sack_new_ofo(sk, seq, end_seq);
-        return schedule_ack(sk, true);
+        schedule_ack(sk, true);
+        return DropReason::not_dropped;
     }
     sk.rcvq.push(payload);
     sk.rcv_nxt += static_cast<std::uint32_t>(payload.size());
@@ -493,7 +505,8 @@ void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     // tcp_data_queue: a FIN in order is taken with its data, and its ACK covers both.
     if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd && sk.rcv_nxt == th.seq() + static_cast<std::uint32_t>(th.payload().size())) {
         sk.wake();
-        return fin_received(sk);
+        fin_received(sk);
+        return DropReason::not_dropped;
     }
     // tcp_grow_window: the offered window opens by two segments per segment received, up
     // to the clamp, as long as the buffer has the room.
@@ -503,6 +516,7 @@ void Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     }
     sk.wake();  // sk_data_ready
     schedule_ack(sk, filled_hole);
+    return DropReason::not_dropped;
 }
 
 // tcp_sack_new_ofo_skb: the block that grew moves to the front; a new block goes in front

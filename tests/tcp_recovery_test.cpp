@@ -171,6 +171,7 @@ TEST_CASE("SACK blocks report the holes, most recent first, and a D-SACK reports
     CHECK(o.back().tcp.options.sack[0] == wire::SackBlock{base + 2000, base + 3000});
     CHECK(o.back().tcp.options.sack[1] == wire::SackBlock{base + 1000, base + 4000});
     CHECK(p.ext(TcpExtMib::TCPDSACKOfoSent) == 1);
+    CHECK(p.stack.net_rx().drops().count(DropReason::tcp_ofomerge) == 1);  // its trace ends there
     data_at(0);  // the first hole: all in order, no blocks left
     o = p.out();
     CHECK(o.back().tcp.ack == base + 4000);
@@ -180,6 +181,7 @@ TEST_CASE("SACK blocks report the holes, most recent first, and a D-SACK reports
     REQUIRE(o.back().tcp.options.num_sack == 1);
     CHECK(o.back().tcp.options.sack[0] == wire::SackBlock{base, base + 1000});
     CHECK(p.ext(TcpExtMib::TCPDSACKOldSent) == 1);
+    CHECK(p.stack.net_rx().drops().count(DropReason::tcp_old_data) == 1);
 }
 
 TEST_CASE(
