@@ -215,13 +215,10 @@ int vlo_setsockopt(vlo_stack* st, int fd, int level, int name, const void* val, 
 }
 int vlo_fcntl(vlo_stack* st, int fd, int cmd, ...) {
     VLO_CHECK_STACK(st);
-    long arg = 0;
-    if (cmd == F_SETFL || cmd == F_SETFD) {
-        va_list ap;
-        va_start(ap, cmd);
-        arg = va_arg(ap, long);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, cmd);
+    const long arg = fcntl_arg(cmd, ap);
+    va_end(ap);
     return static_cast<int>(ret(sys_fcntl(*st->net, fd, cmd, arg)));
 }
 int vlo_ioctl(vlo_stack* st, int fd, unsigned long request, ...) {

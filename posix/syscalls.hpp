@@ -5,12 +5,14 @@
 // several bad arguments fails as Linux's does.
 #pragma once
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <cstdarg>
 #include <cstddef>
 
 #include "posix/net.hpp"
@@ -40,6 +42,8 @@ long sys_readv(Net& net, int fd, const iovec* iov, int iovcnt);
 long sys_writev(Net& net, int fd, const iovec* iov, int iovcnt);
 long sys_close(Net& net, int fd);
 long sys_fcntl(Net& net, int fd, int cmd, long arg);
+// The third argument of a variadic fcntl(fd, cmd, ...): only the commands that take one read it.
+inline long fcntl_arg(int cmd, va_list ap) { return cmd == F_SETFL || cmd == F_SETFD ? va_arg(ap, long) : 0; }
 long sys_ioctl(Net& net, int fd, unsigned long request, void* arg);
 
 long sys_poll(Net& net, pollfd* fds, nfds_t nfds, int timeout_ms);

@@ -49,6 +49,9 @@ enum class TcpState : std::uint8_t {
 };
 const char* tcp_state_name(TcpState s);
 
+// tcp_time_stamp_ms: the clock TCP timestamps (TSval) and retrans_stamp count in.
+constexpr std::uint32_t tcp_time_stamp_ms(Nanos now) { return static_cast<std::uint32_t>(now / kNsPerMs); }
+
 // A byte ring with a fixed capacity: the send queue (from snd_una) and the receive queue. The
 // memory is taken as data arrives, growing by doubling up to the capacity (as the kernel
 // charges sk_wmem/sk_rmem per skb rather than reserving sk_sndbuf up front), so listeners,
@@ -238,6 +241,8 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     void wake();     // sk_data_ready / sk_state_change / sk_write_space
 
     std::uint32_t flight() const { return snd_nxt - snd_una; }  // bytes
+    // tcp_in_cwnd_reduction: CWR or Recovery, where PRR sets the window.
+    bool in_cwnd_reduction() const { return ca_state == TcpCaState::cwr || ca_state == TcpCaState::recovery; }
     std::uint32_t packets_out() const { return static_cast<std::uint32_t>(rtx.size()); }
     // tcp_packets_in_flight: sent, less what left the network (sacked or lost), plus retransmissions.
     std::uint32_t packets_in_flight() const { return packets_out() - (sacked_out + lost_out) + retrans_out; }

@@ -13,10 +13,6 @@
 namespace vlo {
 
 namespace {
-bool in_cwnd_reduction_state(const TcpSock& sk) {
-    return sk.ca_state == TcpCaState::cwr || sk.ca_state == TcpCaState::recovery;
-}
-std::uint32_t ms_clock(Nanos now) { return static_cast<std::uint32_t>(now / kNsPerMs); }  // tcp_time_stamp_ms
 
 // Fills in the checksum as the device wants it: lo (NETIF_F_HW_CSUM) gets CHECKSUM_PARTIAL, the
 // pseudo-header sum for "hardware" to finish, which nobody does on lo; other devices the full sum.
@@ -127,11 +123,11 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
         const bool is_synack = flags & wire::kTcpAck;
         r.options.mss = sk.advmss;
         if (config().tcp_timestamps && (!is_synack || sk.ts_ok))
-            r.options.timestamp = std::pair{ms_clock(now), is_synack ? sk.ts_recent : 0u};
+            r.options.timestamp = std::pair{tcp_time_stamp_ms(now), is_synack ? sk.ts_recent : 0u};
         if (config().tcp_window_scaling && (!is_synack || sk.wscale_ok)) r.options.wscale = sk.rcv_wscale;
         r.options.sack_permitted = config().tcp_sack && (!is_synack || sk.sack_ok);
     } else if (!(flags & wire::kTcpRst)) {
-        if (sk.ts_ok) r.options.timestamp = std::pair{ms_clock(now), sk.ts_recent};
+        if (sk.ts_ok) r.options.timestamp = std::pair{tcp_time_stamp_ms(now), sk.ts_recent};
         if (sk.sack_ok && (sk.dsack || sk.num_sacks)) {
             // 40 bytes of options: 4 blocks, or 3 beside a timestamp (MAX_TCP_OPTION_SPACE).
             // New data is cut to leave room for them (tcp_current_mss); a retransmission cut
@@ -315,7 +311,7 @@ void Tcp::push_pending(TcpSock& sk) {
         sk.snd_nxt += seg + (fin ? 1u : 0u);
         if (fin) sk.fin_sent = true;
         if (seg) sk.lsndtime = now;
-        if (in_cwnd_reduction_state(sk)) ++sk.prr_out;
+        if (sk.in_cwnd_reduction()) ++sk.prr_out;
         ++sent;
         if (fin) break;
     }

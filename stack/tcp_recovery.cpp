@@ -17,18 +17,11 @@ namespace {
 constexpr Nanos kTimeoutMin = 2 * kNsPerMs;  // TCP_TIMEOUT_MIN: 2 jiffies
 constexpr std::uint32_t kInfiniteSsthresh = 0x7fffffff;
 
-std::uint32_t ts_now(Nanos now) {
-    return static_cast<std::uint32_t>(now / kNsPerMs);
-}  // tcp_time_stamp_ms
-
 // tcp_skb_sent_after: t1 later than t2, or the same time and a higher sequence.
 bool sent_after(Nanos t1, Nanos t2, std::uint32_t seq1, std::uint32_t seq2) {
     return t1 > t2 || (t1 == t2 && seq_after(seq1, seq2));
 }
 
-bool in_cwnd_reduction(const TcpSock& sk) {
-    return sk.ca_state == TcpCaState::cwr || sk.ca_state == TcpCaState::recovery;
-}
 bool is_rack(const TcpConfig& c) { return c.tcp_recovery & 1; }
 bool any_retrans_done(const TcpSock& sk) {
     return sk.retrans_out || (!sk.rtx.empty() && (sk.rtx.front().sacked & kTcpcbEverRetrans));
@@ -220,7 +213,7 @@ void Tcp::ack_update_rtt(TcpSock& sk, int flag, Nanos seq_rtt, Nanos sack_rtt, N
     // for retransmitted data (the echo says which transmission it answers).
     if (seq_rtt < 0 && sk.ts_ok && sk.rcv_tsecr && (flag & kFlagAcked)) {
         const Nanos now = stack_.clock().now_ns();
-        seq_rtt = ca_rtt = (now / kNsPerMs - Nanos{sk.rcv_tsecr}) * kNsPerMs;
+        seq_rtt = ca_rtt = Nanos{static_cast<std::int32_t>(tcp_time_stamp_ms(now) - sk.rcv_tsecr)} * kNsPerMs;
     }
     if (seq_rtt < 0) return;
     if (ca_rtt >= 0 && (!sk.min_rtt || ca_rtt < sk.min_rtt))
@@ -362,7 +355,7 @@ void Tcp::remove_reno_sacks(TcpSock& sk, int acked) {
 // ---- cwnd reduction and recovery states ----
 
 std::uint32_t Tcp::current_ssthresh(const TcpSock& sk) const {
-    if (in_cwnd_reduction(sk)) return sk.snd_ssthresh;
+    if (sk.in_cwnd_reduction()) return sk.snd_ssthresh;
     return std::max(sk.snd_ssthresh, (sk.snd_cwnd >> 1) + (sk.snd_cwnd >> 2));
 }
 
@@ -427,7 +420,7 @@ void Tcp::enter_recovery(TcpSock& sk) {
     stats_.ext.inc(sk.sack_ok ? TcpExtMib::TCPSackRecovery : TcpExtMib::TCPRenoRecovery);
     sk.prior_ssthresh = 0;
     init_undo(sk);
-    if (!in_cwnd_reduction(sk)) {
+    if (!sk.in_cwnd_reduction()) {
         sk.prior_ssthresh = current_ssthresh(sk);
         init_cwnd_reduction(sk);
     }
@@ -652,7 +645,7 @@ void Tcp::fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_du
 // tcp_cong_control: PRR while reducing, else the algorithm grows the window.
 void Tcp::cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacked, int newly_lost,
                        int flag) {
-    if (in_cwnd_reduction(sk)) {
+    if (sk.in_cwnd_reduction()) {
         cwnd_reduction(sk, static_cast<int>(acked_sacked), newly_lost, flag);
         return;
     }
@@ -686,7 +679,7 @@ void Tcp::retransmit_seg(TcpSock& sk, TxSeg& seg) {
     retransmit_once(sk, seg);
     seg.sacked |= kTcpcbSackedRetrans;
     ++sk.retrans_out;
-    if (!sk.retrans_stamp) sk.retrans_stamp = ts_now(seg.xmit_time);
+    if (!sk.retrans_stamp) sk.retrans_stamp = tcp_time_stamp_ms(seg.xmit_time);
     if (sk.undo_retrans < 0) sk.undo_retrans = 0;
     ++sk.undo_retrans;
 }
@@ -704,7 +697,7 @@ void Tcp::xmit_retransmit_queue(TcpSock& sk) {
         retransmit_seg(sk, seg);
         stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPSlowStartRetrans
                                                        : TcpExtMib::TCPFastRetrans);
-        if (in_cwnd_reduction(sk)) ++sk.prr_out;
+        if (sk.in_cwnd_reduction()) ++sk.prr_out;
         if (i == 0 && sk.pending != TcpSock::Pending::reo_timeout) rearm = true;
     }
     if (rearm) reset_xmit_timer(sk, TcpSock::Pending::retrans, sk.rto);

@@ -194,13 +194,10 @@ ssize_t pd_sendmsg(void* u, int fd, const msghdr* m, int f) {
     return call(u, [&](Net& n) { return sys_sendmsg(n, fd, m, f); });
 }
 int pd_fcntl(void* u, int fd, int cmd, ...) {
-    long arg = 0;
-    if (cmd == F_SETFL || cmd == F_SETFD) {
-        va_list ap;
-        va_start(ap, cmd);
-        arg = va_arg(ap, long);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, cmd);
+    const long arg = fcntl_arg(cmd, ap);
+    va_end(ap);
     return static_cast<int>(call(u, [&](Net& n) { return sys_fcntl(n, fd, cmd, arg); }));
 }
 int pd_ioctl(void* u, int fd, unsigned long req, ...) {
