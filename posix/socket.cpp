@@ -216,6 +216,11 @@ long sock_getsockopt(Socket& s, int name, void* val, socklen_t* len) {
         case SO_RCVLOWAT:
             v = s.rcvlowat;
             break;
+        case SO_MEMINFO: {
+            std::uint32_t mem[SK_MEMINFO_VARS] = {};
+            s.get_meminfo(mem);
+            return put_bytes(mem, sizeof mem, val, len);
+        }
         case SO_BROADCAST:
         case SO_OOBINLINE:
         case SO_DONTROUTE:

@@ -4,6 +4,7 @@
 // check their arguments and call these; errors are negative errno values, as in the kernel.
 #pragma once
 
+#include <linux/sock_diag.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -54,6 +55,12 @@ class Socket : public File {
     virtual long set_keepalive(bool on) = 0;
     virtual void set_rcvbuf(int bytes) { rcvbuf = bytes; }
     virtual bool listening() { return false; }
+    // sk_get_meminfo (SO_MEMINFO): SK_MEMINFO_RMEM_ALLOC .. SK_MEMINFO_DROPS. vlo's queues
+    // hold bytes, not skbs, so the allocations count payload where Linux counts truesize.
+    virtual void get_meminfo(std::uint32_t (&mem)[SK_MEMINFO_VARS]) {
+        mem[SK_MEMINFO_RCVBUF] = static_cast<std::uint32_t>(rcvbuf);
+        mem[SK_MEMINFO_SNDBUF] = static_cast<std::uint32_t>(sndbuf);
+    }
 
     // struct sock's common fields, as sock_setsockopt keeps them.
     bool reuseaddr = false, reuseport = false, keepalive = false;

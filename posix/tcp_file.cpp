@@ -84,6 +84,7 @@ class TcpFile final : public Socket {
     long ioctl(unsigned long request, int& value) override;
     long setsockopt_proto(int level, int name, const void* val, socklen_t len) override;
     long getsockopt_proto(int level, int name, void* val, socklen_t* len) override;
+    void get_meminfo(std::uint32_t (&mem)[SK_MEMINFO_VARS]) override;
     int take_error() override { return errno_of(s_->so_error()); }
     long set_reuseaddr(bool on) override { return -errno_of(s_->set_reuseaddr(on)); }
     long set_keepalive(bool on) override { return -errno_of(s_->set_keepalive(on)); }
@@ -598,13 +599,17 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
     const TcpConfig& cfg = net().stack().config().tcp;
     switch (name) {
         case TCP_INFO: {
-            tcp_info info{};
+            TcpInfo info{};
             {
                 Owned o(sk);
                 tcp_get_info(sk, net().now(), info);
             }
             return put(&info, sizeof info);
         }
+        case TCP_CC_INFO:
+            // ca_ops->get_info: neither cubic nor reno has one, so Linux copies 0 bytes.
+            *len = 0;
+            return 0;
         case TCP_CONGESTION: {
             char name_buf[16] = {};  // TCP_CA_NAME_MAX
             {
@@ -654,6 +659,17 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             return -ENOPROTOOPT;
     }
     return put(&v, sizeof v);
+}
+
+void TcpFile::get_meminfo(std::uint32_t (&mem)[SK_MEMINFO_VARS]) {
+    Socket::get_meminfo(mem);
+    TcpSock& sk = s_->sock();
+    Owned o(sk);
+    std::size_t ooo = 0;
+    for (const auto& [seq, bytes] : sk.ooo) ooo += bytes.size();
+    mem[SK_MEMINFO_RMEM_ALLOC] = static_cast<std::uint32_t>(sk.rcvq.size() + ooo);
+    mem[SK_MEMINFO_WMEM_ALLOC] = sk.flight();  // what the driver still holds: sent, unacked
+    mem[SK_MEMINFO_WMEM_QUEUED] = static_cast<std::uint32_t>(sk.sndq.size());
 }
 
 }  // namespace vlo::posix

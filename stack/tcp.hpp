@@ -179,6 +179,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::uint32_t snd_cwnd = 10, snd_ssthresh = 0x7fffffff, snd_cwnd_cnt = 0, snd_cwnd_clamp = ~0u;
     std::uint32_t max_packets_out = 0, cwnd_usage_seq = 0;
     bool is_cwnd_limited = false;
+    std::uint64_t pacing_rate = ~0ull;  // sk_pacing_rate, bytes/s (tcp_update_pacing_rate)
     const TcpCongestionOps* ca_ops = nullptr;
     alignas(8) std::array<std::uint64_t, 13> ca_priv{};  // ICSK_CA_PRIV_SIZE
     template <class T>
@@ -339,6 +340,9 @@ private:
                   std::size_t payload_len, bool syn_options);
     void drop(PacketPtr pkt, DropReason reason);  // tcp_drop_reason
     std::uint32_t current_mss(const TcpSock& sk) const;  // tcp_current_mss
+    void update_pacing_rate(TcpSock& sk);                 // tcp_update_pacing_rate
+    std::uint32_t tso_segs(const TcpSock& sk, std::uint32_t mss) const;  // tcp_tso_segs
+    std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room) const;
     void send_dupack(TcpSock& sk, const wire::TcpView& th);  // tcp_send_dupack (with a D-SACK)
     void init_transfer(TcpSock& sk);  // tcp_init_transfer: cwnd, congestion control, windows
     void select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok);  // tcp_select_initial_window

@@ -46,6 +46,13 @@ struct TcpConfig {
     int tcp_max_reordering = 300;
     int tcp_ecn = 2;             // 2: answer ECN when the peer asks; 1: ask too; 0: never
     bool tcp_slow_start_after_idle = true;
+    // Pacing rate and TSO/GSO sizing (tcp_update_pacing_rate, tcp_tso_autosize): the rate is
+    // 200 % of cwnd * mss / srtt in slow start, 120 % after; a GSO packet carries about 1 ms of
+    // it (sk_pacing_shift 10), at least tcp_min_tso_segs segments, more on short paths.
+    int tcp_pacing_ss_ratio = 200;
+    int tcp_pacing_ca_ratio = 120;
+    int tcp_min_tso_segs = 2;
+    int tcp_tso_rtt_log = 9;
     std::string tcp_congestion_control = "cubic";
 };
 

@@ -50,6 +50,8 @@ void tcp_get_info(const TcpSock& sk, Nanos now, struct tcp_info& info) {
     info.tcpi_reordering = sk.reordering;
     info.tcpi_rcv_space = sk.rcv_wnd;
     info.tcpi_total_retrans = sk.total_retrans;
+    info.tcpi_pacing_rate = sk.pacing_rate;
+    info.tcpi_max_pacing_rate = ~0ull;  // sk_max_pacing_rate: SO_MAX_PACING_RATE unset
     info.tcpi_bytes_acked = sk.bytes_acked;
     info.tcpi_bytes_received = sk.bytes_received;
     info.tcpi_segs_out = sk.segs_out;
@@ -71,6 +73,12 @@ void tcp_get_info(const TcpSock& sk, Nanos now, struct tcp_info& info) {
         info.tcpi_unacked = 0;
         info.tcpi_sacked = static_cast<std::uint32_t>(sk.backlog);
     }
+}
+
+void tcp_get_info(const TcpSock& sk, Nanos now, TcpInfo& info) {
+    std::memset(&info, 0, sizeof info);
+    tcp_get_info(sk, now, static_cast<tcp_info&>(info));
+    info.tcpi_rcv_wnd = sk.rcv_wnd;
 }
 
 }  // namespace vlo

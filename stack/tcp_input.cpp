@@ -45,6 +45,7 @@ void Tcp::init_transfer(TcpSock& sk) {
     // (tcp_rcv_synsent_state_process, tcp_create_openreq_child).
     if (sk.ts_ok) sk.advmss = static_cast<std::uint16_t>(sk.advmss - 12);
     if (sk.ca_ops->init) sk.ca_ops->init(sk);
+    update_pacing_rate(sk);  // tcp_rcv_state_process (SYN_RECV), tcp_ack of the SYN-ACK
 }
 
 std::error_code Tcp::set_congestion_control(TcpSock& sk, std::string_view name) {

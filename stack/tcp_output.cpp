@@ -5,10 +5,10 @@
 #include <algorithm>
 
 #include "netif/packet_pool.hpp"
-#include "stack/wire/checksum.hpp"
 #include "stack/stack.hpp"
 #include "stack/tcp.hpp"
 #include "stack/tcp_seq.hpp"
+#include "stack/wire/checksum.hpp"
 
 namespace vlo {
 
@@ -16,7 +16,8 @@ namespace {
 
 // Fills in the checksum as the device wants it: lo (NETIF_F_HW_CSUM) gets CHECKSUM_PARTIAL, the
 // pseudo-header sum for "hardware" to finish, which nobody does on lo; other devices the full sum.
-void set_checksum(Packet& pkt, const Device& dev, Ipv4Address src, Ipv4Address dst, std::uint8_t proto) {
+void set_checksum(Packet& pkt, const Device& dev, Ipv4Address src, Ipv4Address dst,
+                  std::uint8_t proto) {
     std::uint8_t* th = pkt.data();
     const std::size_t csum_at = proto == wire::kIpProtoTcp ? 16 : 6;
     if (dev.features() & NETIF_F_HW_CSUM) {
@@ -40,14 +41,17 @@ std::uint32_t Tcp::receive_window(const TcpSock& sk) {
 // whole segments, and the scale is what tcp_rmem[2] needs (7 for 6 MiB). So Linux offers
 // 65495 on lo, 64240 (44 x 1460) on a 1500-byte link, 65160 (45 x 1448) with timestamps.
 void Tcp::select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok) {
-    const std::uint32_t capacity = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), 0x7fffffff));
-    std::uint32_t space = static_cast<std::uint32_t>(config().tcp_rmem_default / 2);  // tcp_win_from_space
+    const std::uint32_t capacity =
+        static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), 0x7fffffff));
+    std::uint32_t space =
+        static_cast<std::uint32_t>(config().tcp_rmem_default / 2);  // tcp_win_from_space
     space = std::min(space, capacity);
     if (space > mss) space -= space % mss;  // rounddown(space, mss)
     sk.rcv_wnd = space;
     sk.rcv_wscale = 0;
     if (wscale_ok && config().tcp_window_scaling) {
-        std::uint32_t max_space = static_cast<std::uint32_t>(std::max(config().tcp_rmem_max, std::size_t{space}));
+        std::uint32_t max_space =
+            static_cast<std::uint32_t>(std::max(config().tcp_rmem_max, std::size_t{space}));
         int log2 = 0;
         while ((max_space >>= 1) != 0) ++log2;
         sk.rcv_wscale = static_cast<std::uint8_t>(std::clamp(log2 - 15, 0, 14));
@@ -61,8 +65,10 @@ void Tcp::select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok) 
 // (which grows as data arrives), never less than what was already offered (RFC 9293
 // 3.8.6.2.2: do not shrink the window), in units of our scale.
 std::uint32_t Tcp::window_space(const TcpSock& sk) const {
-    const std::uint32_t full_space = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), sk.window_clamp));
-    std::uint32_t free_space = static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.free(), full_space));
+    const std::uint32_t full_space =
+        static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.capacity(), sk.window_clamp));
+    std::uint32_t free_space =
+        static_cast<std::uint32_t>(std::min<std::size_t>(sk.rcvq.free(), full_space));
     // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): with less than half the
     // buffer free, offer nothing rather than less than a segment.
     const std::uint32_t mss = std::min<std::uint32_t>(sk.rcv_mss, full_space);
@@ -113,7 +119,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
         if (sk.ecn_flags & TcpSock::kEcnDemandCwr) r.flags |= wire::kTcpEce;
     }
     if (flags & wire::kTcpSyn) {
-        r.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(sk.rcv_wnd, 65535));  // never scaled (RFC 7323 2.2)
+        r.window = static_cast<std::uint16_t>(
+            std::min<std::uint32_t>(sk.rcv_wnd, 65535));  // never scaled (RFC 7323 2.2)
     } else if (!(flags & wire::kTcpRst)) {
         r.window = select_window(sk);
     }
@@ -124,7 +131,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
         r.options.mss = sk.advmss;
         if (config().tcp_timestamps && (!is_synack || sk.ts_ok))
             r.options.timestamp = std::pair{tcp_time_stamp_ms(now), is_synack ? sk.ts_recent : 0u};
-        if (config().tcp_window_scaling && (!is_synack || sk.wscale_ok)) r.options.wscale = sk.rcv_wscale;
+        if (config().tcp_window_scaling && (!is_synack || sk.wscale_ok))
+            r.options.wscale = sk.rcv_wscale;
         r.options.sack_permitted = config().tcp_sack && (!is_synack || sk.sack_ok);
     } else if (!(flags & wire::kTcpRst)) {
         if (sk.ts_ok) r.options.timestamp = std::pair{tcp_time_stamp_ms(now), sk.ts_recent};
@@ -133,8 +141,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
             // New data is cut to leave room for them (tcp_current_mss); a retransmission cut
             // before there were blocks to send carries as many as still fit the MTU (Linux
             // would split it instead).
-            const std::size_t fit_bytes = rt.dev->mtu() - wire::kIpv4MinHeader - wire::kTcpMinHeader -
-                                          (sk.ts_ok ? 12 : 0);
+            const std::size_t fit_bytes =
+                rt.dev->mtu() - wire::kIpv4MinHeader - wire::kTcpMinHeader - (sk.ts_ok ? 12 : 0);
             const std::size_t spare = fit_bytes > payload_len + 4 ? fit_bytes - payload_len - 4 : 0;
             const std::size_t room = std::min<std::size_t>(sk.ts_ok ? 3 : 4, spare / 8);
             std::uint8_t n = 0;
@@ -142,7 +150,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
                 r.options.sack[n++] = sk.duplicate_sack;
                 sk.dsack = false;  // a D-SACK is reported once
             }
-            for (std::size_t i = 0; i < sk.num_sacks && n < room; ++i) r.options.sack[n++] = sk.selective_acks[i];
+            for (std::size_t i = 0; i < sk.num_sacks && n < room; ++i)
+                r.options.sack[n++] = sk.selective_acks[i];
             r.options.num_sack = n;
         }
     }
@@ -169,7 +178,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
     ip.id = sk.ip_id++;
     // tcp_ecn_send: new data is ECN-capable (ECT(0)) and carries a CWR owed; ACKs and
     // retransmissions are not ECT (RFC 3168 6.1.5); every segment echoes ECE while owed.
-    if ((sk.ecn_flags & TcpSock::kEcnOk) && payload_len && !seq_before(seq, sk.snd_nxt)) ip.tos = 0x02;
+    if ((sk.ecn_flags & TcpSock::kEcnOk) && payload_len && !seq_before(seq, sk.snd_nxt))
+        ip.tos = 0x02;
     stack_.ip().ip_local_out(std::move(pkt), rt, ip);
 }
 
@@ -196,7 +206,9 @@ void Tcp::send_synack(TcpSock& sk) {
 }
 
 void Tcp::send_ack(TcpSock& sk) {
-    if (sk.state == TcpState::close || sk.state == TcpState::listen || sk.state == TcpState::syn_sent) return;
+    if (sk.state == TcpState::close || sk.state == TcpState::listen ||
+        sk.state == TcpState::syn_sent)
+        return;
     transmit(sk, sk.snd_nxt, wire::kTcpAck, 0, 0, false);
 }
 
@@ -205,7 +217,8 @@ void Tcp::send_reset(const Packet& pkt, const wire::TcpView& th) {
     const wire::Ipv4View iph(pkt.network_bytes());
     Route rt;
     if (stack_.ip().route_output(iph.src(), iph.dst(), nullptr, rt)) return;
-    // RFC 9293 3.10.7.1: with an ACK, <SEQ=SEG.ACK><CTL=RST>; without, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    // RFC 9293 3.10.7.1: with an ACK, <SEQ=SEG.ACK><CTL=RST>; without,
+    // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
     wire::TcpRepr r;
     r.src_port = th.dst_port();
     r.dst_port = th.src_port();
@@ -236,10 +249,57 @@ void Tcp::send_reset(const Packet& pkt, const wire::TcpView& th) {
 std::uint32_t Tcp::current_mss(const TcpSock& sk) const {
     std::uint32_t mss = sk.mss;
     if (sk.sack_ok && (sk.dsack || sk.num_sacks)) {
-        const std::uint32_t blocks = std::min<std::uint32_t>(sk.num_sacks + (sk.dsack ? 1 : 0), sk.ts_ok ? 3 : 4);
+        const std::uint32_t blocks =
+            std::min<std::uint32_t>(sk.num_sacks + (sk.dsack ? 1 : 0), sk.ts_ok ? 3 : 4);
         mss -= 4 + 8 * blocks;  // NOP NOP SACK len + the blocks (TCPOLEN_SACK_BASE_ALIGNED)
     }
     return mss;
+}
+
+// tcp_update_pacing_rate: 200 % of the current rate (cwnd * mss / srtt) in slow start, 120 %
+// once cwnd reaches half of ssthresh. vlo does not pace; the rate sizes GSO packets.
+void Tcp::update_pacing_rate(TcpSock& sk) {
+    const int ratio = sk.snd_cwnd < sk.snd_ssthresh / 2 ? config().tcp_pacing_ss_ratio
+                                                        : config().tcp_pacing_ca_ratio;
+    // In Linux's units: srtt_us holds 8x the smoothed RTT in microseconds.
+    std::uint64_t rate = std::uint64_t{sk.mss} * ((1'000'000 / 100) << 3);
+    rate *= static_cast<std::uint64_t>(ratio) * std::max(sk.snd_cwnd, sk.packets_out());
+    const auto srtt_us8 = static_cast<std::uint64_t>(sk.srtt / kNsPerUs) << 3;
+    sk.pacing_rate = srtt_us8 ? rate / srtt_us8 : ~0ull;
+}
+
+// tcp_tso_segs / tcp_tso_autosize: how many segments one GSO packet carries: about 1 ms at
+// the pacing rate (sk_pacing_shift 10), plus up to 64 KiB on paths with a short min RTT
+// (tcp_tso_rtt_log), at most GSO_LEGACY_MAX_SIZE, at least tcp_min_tso_segs.
+std::uint32_t Tcp::tso_segs(const TcpSock& sk, std::uint32_t mss) const {
+    constexpr std::uint64_t kGsoMaxSize = 65536;
+    std::uint64_t bytes = sk.pacing_rate >> 10;
+    if (sk.min_rtt) {
+        const auto r =
+            static_cast<std::uint64_t>(sk.min_rtt / kNsPerUs) >> config().tcp_tso_rtt_log;
+        if (r < 32) bytes += kGsoMaxSize >> r;
+    }
+    bytes = std::min(bytes, kGsoMaxSize);
+    return std::max(static_cast<std::uint32_t>(bytes / std::max(mss, 1u)),
+                    static_cast<std::uint32_t>(config().tcp_min_tso_segs));
+}
+
+// tcp_mss_split_point with tcp_cwnd_test's quota: the bytes of the next GSO packet out of
+// `avail` unsent bytes and `room` in the peer's window. Whole segments, and a last partial
+// one unless Nagle holds it back.
+std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail,
+                                  std::uint32_t room) const {
+    const std::uint32_t mss = current_mss(sk);
+    const std::uint32_t cwnd = sk.snd_cwnd, in_flight = sk.packets_in_flight();
+    const std::uint32_t quota =
+        in_flight < cwnd ? std::min(std::max(cwnd >> 1, 1u), cwnd - in_flight) : 1;
+    const std::uint32_t max_len = mss * std::min(quota, tso_segs(sk, mss));
+    const std::uint32_t needed = std::min(avail, room);
+    if (max_len <= needed) return max_len;
+    const std::uint32_t partial = needed % mss;
+    const bool nagle =
+        partial && needed == avail && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued;
+    return nagle && needed > partial ? needed - partial : needed;
 }
 
 // tcp_cwnd_restart: after an idle period longer than the RTO the window's measure of the path
@@ -255,6 +315,11 @@ static void cwnd_restart(TcpSock& sk, Nanos idle, std::uint32_t ssthresh) {
 
 // tcp_write_xmit with Nagle (RFC 9293 3.7.4), the congestion window in segments
 // (tcp_cwnd_test) and the receive window; each segment joins the retransmission queue.
+//
+// Linux sends GSO packets of up to tcp_tso_segs segments (tcp_mss_split_point cuts them at
+// the cwnd quota and the window) and __tcp_transmit_skb sets PSH on every packet of more than
+// one segment, to flush the receiver's GRO. vlo puts segments on the wire one by one, as
+// software GSO (tcp_gso_segment) would cut such a packet: PSH on its last segment only.
 void Tcp::push_pending(TcpSock& sk) {
     const bool can_send = sk.state == TcpState::established || sk.state == TcpState::close_wait ||
                           sk.state == TcpState::fin_wait1 || sk.state == TcpState::last_ack ||
@@ -264,6 +329,8 @@ void Tcp::push_pending(TcpSock& sk) {
     const std::uint32_t prior_packets = sk.packets_out();
     std::uint32_t sent = 0;
     bool is_cwnd_limited = false;
+    std::uint32_t unit_left = 0;  // bytes the current GSO packet still takes
+    std::uint32_t unit_segs = 0;  // segments it has in all
     for (;;) {
         const std::uint32_t end = sk.unsent_end();
         const bool fin_only = !seq_before(sk.snd_nxt, end);
@@ -281,15 +348,24 @@ void Tcp::push_pending(TcpSock& sk) {
             seg = std::min({avail, current_mss(sk), room});
             if (seg == 0) {
                 // tcp_check_probe_timer: the persist timer, unless one is already running.
-                if (sk.snd_wnd == 0 && sk.packets_out() == 0 && sk.pending == TcpSock::Pending::none)
+                if (sk.snd_wnd == 0 && sk.packets_out() == 0 &&
+                    sk.pending == TcpSock::Pending::none)
                     reset_xmit_timer(sk, TcpSock::Pending::probe0, sk.rto);
                 break;
             }
             const bool last = seg == avail;
             // Nagle: a small segment waits while anything is unacknowledged, unless
             // TCP_NODELAY or it is the end before a FIN.
-            if (seg < current_mss(sk) && last && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued) break;
+            if (seg < current_mss(sk) && last && !sk.nodelay && sk.packets_out() > 0 &&
+                !sk.fin_queued)
+                break;
             with_fin = last && sk.fin_queued && seg < room;
+            if (unit_left == 0) {
+                unit_left = gso_packet_len(sk, avail, room);
+                unit_segs = (unit_left + current_mss(sk) - 1) / current_mss(sk);
+            }
+            seg = std::min(seg, unit_left);
+            unit_left -= seg;
         }
         // tcp_event_data_sent: the first send after the pipe drained.
         if (sk.packets_in_flight() == 0) {
@@ -302,12 +378,14 @@ void Tcp::push_pending(TcpSock& sk) {
         if (fin_only) {
             flags |= wire::kTcpFin;
         } else {
-            if (seg == end - sk.snd_nxt) flags |= wire::kTcpPsh;
+            if (seg == end - sk.snd_nxt || (unit_left == 0 && unit_segs > 1))
+                flags |= wire::kTcpPsh;
             if (with_fin) flags |= wire::kTcpFin;
         }
         transmit(sk, sk.snd_nxt, flags, sk.snd_nxt - sk.snd_una, seg, false);
         const bool fin = flags & wire::kTcpFin;
-        sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin, (flags & wire::kTcpPsh) != 0});
+        sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin,
+                               (flags & wire::kTcpPsh) != 0});
         sk.snd_nxt += seg + (fin ? 1u : 0u);
         if (fin) sk.fin_sent = true;
         if (seg) sk.lsndtime = now;
@@ -322,8 +400,8 @@ void Tcp::push_pending(TcpSock& sk) {
     cwnd_validate(sk, is_cwnd_limited);
     // tcp_event_new_data_sent: the RTO runs from the first segment in flight; one loss probe
     // per tail (RFC 8985 7.2).
-    if (!prior_packets || sk.pending == TcpSock::Pending::loss_probe || sk.pending == TcpSock::Pending::probe0 ||
-        sk.pending == TcpSock::Pending::none)
+    if (!prior_packets || sk.pending == TcpSock::Pending::loss_probe ||
+        sk.pending == TcpSock::Pending::probe0 || sk.pending == TcpSock::Pending::none)
         rearm_rto(sk);
     schedule_loss_probe(sk, false);
 }
@@ -408,15 +486,19 @@ void Tcp::probe_timer(TcpSock& sk) {
         return abort(sk, std::errc::timed_out);
     }
     transmit(sk, sk.snd_una - 1, wire::kTcpAck, 0, 0, false);
-    reset_xmit_timer(sk, TcpSock::Pending::probe0, std::min(sk.rto << std::min(sk.retransmits, 20), config().tcp_rto_max));
+    reset_xmit_timer(sk, TcpSock::Pending::probe0,
+                     std::min(sk.rto << std::min(sk.retransmits, 20), config().tcp_rto_max));
 }
 
 void Tcp::on_rexmit_timer(TcpSock& sk) {
-    if (sk.state == TcpState::close || sk.state == TcpState::listen || sk.state == TcpState::time_wait) return;
+    if (sk.state == TcpState::close || sk.state == TcpState::listen ||
+        sk.state == TcpState::time_wait)
+        return;
     if (sk.state == TcpState::syn_sent || sk.state == TcpState::syn_recv) {
         // The SYN or SYN-ACK again (tcp_retransmit_timer's handshake branch), RFC 6298 5.5.
         stats_.ext.inc(TcpExtMib::TCPTimeouts);
-        const int limit = sk.state == TcpState::syn_sent ? config().tcp_syn_retries : config().tcp_synack_retries;
+        const int limit =
+            sk.state == TcpState::syn_sent ? config().tcp_syn_retries : config().tcp_synack_retries;
         if (++sk.retransmits > limit) {
             if (sk.state == TcpState::syn_sent) stats_.tcp.inc(TcpMib::AttemptFails);
             if (sk.state == TcpState::syn_recv && !sk.parent.expired()) return done(sk);
@@ -438,11 +520,16 @@ void Tcp::on_rexmit_timer(TcpSock& sk) {
     const TcpSock::Pending what = sk.pending;
     sk.pending = TcpSock::Pending::none;
     switch (what) {
-        case TcpSock::Pending::reo_timeout: return rack_reo_timeout(sk);
-        case TcpSock::Pending::loss_probe: return send_loss_probe(sk);
-        case TcpSock::Pending::probe0: return probe_timer(sk);
-        case TcpSock::Pending::retrans: return retransmit_timer(sk);
-        case TcpSock::Pending::none: return;
+        case TcpSock::Pending::reo_timeout:
+            return rack_reo_timeout(sk);
+        case TcpSock::Pending::loss_probe:
+            return send_loss_probe(sk);
+        case TcpSock::Pending::probe0:
+            return probe_timer(sk);
+        case TcpSock::Pending::retrans:
+            return retransmit_timer(sk);
+        case TcpSock::Pending::none:
+            return;
     }
 }
 
@@ -474,7 +561,8 @@ void Tcp::on_keepalive_timer(TcpSock& sk) {
             sk.keepalive_timer.arm(now + config().tcp_keepalive_intvl);
             return;
         }
-        default: return;
+        default:
+            return;
     }
 }
 

@@ -647,13 +647,14 @@ void Tcp::cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacke
                        int flag) {
     if (sk.in_cwnd_reduction()) {
         cwnd_reduction(sk, static_cast<int>(acked_sacked), newly_lost, flag);
-        return;
+    } else {
+        // tcp_may_raise_cwnd: only for in-order delivery, unless the path reorders a lot.
+        const bool may_raise = sk.reordering > static_cast<std::uint32_t>(config().tcp_reordering)
+                                   ? (flag & kFlagForwardProgress)
+                                   : (flag & kFlagDataAcked);
+        if (may_raise && acked_sacked) sk.ca_ops->cong_avoid(sk, ack, acked_sacked);
     }
-    // tcp_may_raise_cwnd: only for in-order delivery, unless the path reorders a lot.
-    const bool may_raise = sk.reordering > static_cast<std::uint32_t>(config().tcp_reordering)
-                               ? (flag & kFlagForwardProgress)
-                               : (flag & kFlagDataAcked);
-    if (may_raise && acked_sacked) sk.ca_ops->cong_avoid(sk, ack, acked_sacked);
+    update_pacing_rate(sk);
 }
 
 // ---- retransmission ----

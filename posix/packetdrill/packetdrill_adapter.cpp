@@ -31,6 +31,7 @@
 #include <thread>
 
 #include "posix/net.hpp"
+#include "posix/packetdrill/code_getsockopt.hpp"
 #include "posix/packetdrill/packetdrill_device.hpp"
 #include "posix/packetdrill/packetdrill_interface.hpp"
 #include "posix/packetdrill/sysctl_flags.hpp"
@@ -132,6 +133,8 @@ class Adapter {
 };
 
 Adapter& A(void* u) { return *static_cast<Adapter*>(u); }
+// The adapter whose descriptors packetdrill's code events read (code_getsockopt.hpp).
+Adapter* code_adapter = nullptr;
 
 // Every system call: counted while it runs (settle waits for it), -1 and errno on failure.
 template <class F>
@@ -146,7 +149,10 @@ long call(void* u, F f) {
     return -1;
 }
 
-void pd_free(void* u) { delete static_cast<Adapter*>(u); }
+void pd_free(void* u) {
+    if (code_adapter == u) code_adapter = nullptr;
+    delete static_cast<Adapter*>(u);
+}
 int pd_socket(void* u, int d, int t, int p) {
     return static_cast<int>(call(u, [&](Net& n) { return sys_socket(n, d, t, p); }));
 }
@@ -217,6 +223,12 @@ int pd_getsockopt(void* u, int fd, int level, int name, void* v, socklen_t* l) {
     return static_cast<int>(
         call(u, [&](Net& n) { return sys_getsockopt(n, fd, level, name, v, l); }));
 }
+int code_getsockopt(int fd, int level, int name, void* v, socklen_t* l) {
+    if (code_adapter && code_adapter->net().fds().get(fd))
+        return pd_getsockopt(code_adapter, fd, level, name, v, l);
+    return ::getsockopt(fd, level, name, v, l);
+}
+
 int pd_setsockopt(void* u, int fd, int level, int name, const void* v, socklen_t l) {
     return static_cast<int>(
         call(u, [&](Net& n) { return sys_setsockopt(n, fd, level, name, v, l); }));
@@ -303,6 +315,9 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
     auto* adapter = new Adapter(config);
     adapter->set_host_tun(sandbox_host_commands());
     ifc->userdata = adapter;
+    code_adapter = adapter;
+    if (!redirect_program_getsockopt(code_getsockopt))
+        std::fprintf(stderr, "vlo: packetdrill's %%{ }%% code cannot read vlo's TCP_INFO here\n");
     ifc->free = pd_free;
     ifc->socket = pd_socket;
     ifc->bind = pd_bind;

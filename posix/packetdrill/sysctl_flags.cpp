@@ -28,12 +28,9 @@ constexpr std::string_view kNotModelled[] = {
     "tcp_fack",
     "tcp_tso_win_divisor",
     "tcp_ecn_option",
-    "tcp_pacing_ss_ratio",
-    "tcp_pacing_ca_ratio",
     "tcp_notsent_lowat",
     "tcp_fastopen",
     "tcp_fastopen_key",
-    "tcp_min_tso_segs",
     "tcp_mtu_probing",
     "tcp_base_mss",
 };
@@ -98,6 +95,14 @@ bool apply_one(std::string_view name, std::string_view value, StackConfig& c, st
         t.tcp_ecn = static_cast<int>(x);
     else if (name == "tcp_slow_start_after_idle")
         t.tcp_slow_start_after_idle = x != 0;
+    else if (name == "tcp_pacing_ss_ratio")
+        t.tcp_pacing_ss_ratio = static_cast<int>(x);
+    else if (name == "tcp_pacing_ca_ratio")
+        t.tcp_pacing_ca_ratio = static_cast<int>(x);
+    else if (name == "tcp_min_tso_segs")
+        t.tcp_min_tso_segs = static_cast<int>(x);
+    else if (name == "tcp_tso_rtt_log")
+        t.tcp_tso_rtt_log = static_cast<int>(x);
     else if (name == "tcp_rmem") {
         // vlo's ring holds up to the maximum; the default gives the initial window and the
         // maximum the window scale, as tcp_select_initial_window uses them.
@@ -131,7 +136,9 @@ void apply_packetdrill_defaults(StackConfig& c) {
           {"tcp_slow_start_after_idle", "0"},
           {"tcp_early_retrans", "4"},
           {"tcp_recovery", "1"},
-          {"tcp_ecn", "0"}})
+          {"tcp_ecn", "0"},
+          {"tcp_pacing_ss_ratio", "200"},
+          {"tcp_pacing_ca_ratio", "120"}})
         apply_one(n, v, c, ignored);
 }
 
