@@ -19,21 +19,24 @@
 #include "stack/ping_socket.hpp"
 #include "stack/port_table.hpp"
 #include "stack/snmp.hpp"
-#include "stack/udp.hpp"
-#include "stack/udp_socket.hpp"
 #include "stack/tcp.hpp"
 #include "stack/timer_service.hpp"
+#include "stack/udp.hpp"
+#include "stack/udp_socket.hpp"
 
 namespace vlo {
 
 class Stack {
-public:
+  public:
     explicit Stack(const StackConfig& config = {}, const Clock& clock = MonotonicClock::instance());
     ~Stack();
     Stack(const Stack&) = delete;
     Stack& operator=(const Stack&) = delete;
 
     const StackConfig& config() const { return config_; }
+    // A sysctl write (net.ipv4.*): as in Linux it takes effect where the value is next read.
+    // The caller keeps it from racing the stack's own threads (no worker running meanwhile).
+    StackConfig& sysctl() { return config_; }
     const Clock& clock() const { return clock_; }
     NetRx& net_rx() { return *net_rx_; }
     Fib& fib() { return fib_; }
@@ -65,7 +68,8 @@ public:
     // there is no such device.
     template <class Decorator, class Make>
     Decorator* wrap_device(std::string_view name, Make make) {
-        const auto it = std::find_if(devices_.begin(), devices_.end(), [&](auto& d) { return d->name() == name; });
+        const auto it = std::find_if(devices_.begin(), devices_.end(),
+                                     [&](auto& d) { return d->name() == name; });
         if (it == devices_.end()) return nullptr;
         std::unique_ptr<Decorator> outer = make(**it);
         Decorator* raw = outer.get();
@@ -89,8 +93,8 @@ public:
     std::string snmp_text() const;
     std::string link_stats_text() const;
 
-private:
-    const StackConfig config_;
+  private:
+    StackConfig config_;  // written only through sysctl()
     const Clock& clock_;
     Snmp snmp_;
     Fib fib_;

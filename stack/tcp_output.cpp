@@ -378,11 +378,14 @@ void Tcp::push_pending(TcpSock& sk) {
         if (fin_only) {
             flags |= wire::kTcpFin;
         } else {
-            if (seg == end - sk.snd_nxt || (unit_left == 0 && unit_segs > 1))
-                flags |= wire::kTcpPsh;
+            if (seg == end - sk.snd_nxt) flags |= wire::kTcpPsh;  // tcp_mark_push: the write's end
             if (with_fin) flags |= wire::kTcpFin;
         }
-        transmit(sk, sk.snd_nxt, flags, sk.snd_nxt - sk.snd_una, seg, false);
+        // The GSO packet's PSH is set on the transmitted clone only: a retransmission of the
+        // segment does not inherit it.
+        const bool gso_psh = unit_left == 0 && unit_segs > 1;
+        transmit(sk, sk.snd_nxt, gso_psh ? flags | wire::kTcpPsh : flags, sk.snd_nxt - sk.snd_una,
+                 seg, false);
         const bool fin = flags & wire::kTcpFin;
         sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin,
                                (flags & wire::kTcpPsh) != 0});
