@@ -388,7 +388,7 @@ void Tcp::push_pending(TcpSock& sk) {
                  seg, false);
         const bool fin = flags & wire::kTcpFin;
         sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin,
-                               (flags & wire::kTcpPsh) != 0});
+                               (flags & wire::kTcpPsh) != 0, unit_left == 0});
         sk.snd_nxt += seg + (fin ? 1u : 0u);
         if (fin) sk.fin_sent = true;
         if (seg) sk.lsndtime = now;
@@ -400,6 +400,7 @@ void Tcp::push_pending(TcpSock& sk) {
         if (is_cwnd_limited) cwnd_validate(sk, true);
         return;
     }
+    sk.rtx[sk.rtx.size() - 1].skb_end = true;  // what went out last ends its skb
     cwnd_validate(sk, is_cwnd_limited);
     // tcp_event_new_data_sent: the RTO runs from the first segment in flight; one loss probe
     // per tail (RFC 8985 7.2).
