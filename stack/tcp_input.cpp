@@ -44,6 +44,8 @@ void Tcp::init_transfer(TcpSock& sk) {
     sk.rcv_mss =
         std::clamp<std::uint16_t>(std::min<std::uint16_t>({sk.advmss, sk.mss, 536}), 88, 536);
     sk.lsndtime = stack_.clock().now_ns();
+    sk.last_data_recv =
+        sk.lsndtime;  // icsk_ack.lrcvtime (tcp_finish_connect, tcp_create_openreq_child)
     // With timestamps every segment's header is 12 bytes longer: advmss says what fits now
     // (tcp_rcv_synsent_state_process, tcp_create_openreq_child).
     if (sk.ts_ok) sk.advmss = static_cast<std::uint16_t>(sk.advmss - 12);

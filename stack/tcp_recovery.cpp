@@ -130,6 +130,9 @@ int Tcp::sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack,
             sacktag_one(sk, seg, dsack, st);
         }
     }
+    // Newly SACKed data below the highest SACK, never retransmitted: the path reordered it.
+    if (sk.ca_state != TcpCaState::loss || sk.undo_marker)
+        check_sack_reordering(sk, st.reord, false);
     return st.flag;
 }
 
