@@ -326,6 +326,11 @@ void Tcp::push_pending(TcpSock& sk) {
                           sk.state == TcpState::closing;
     if (!can_send || sk.fin_sent) return;
     const Nanos now = stack_.clock().now_ns();
+    // tcp_slow_start_after_idle_check (at tcp_skb_entail, before anything is sized): an idle
+    // connection's window is stale.
+    if (config().tcp_slow_start_after_idle && sk.packets_out() == 0 && sk.lsndtime &&
+        now - sk.lsndtime > sk.rto)
+        cwnd_restart(sk, now - sk.lsndtime, current_ssthresh(sk));
     const std::uint32_t prior_packets = sk.packets_out();
     std::uint32_t sent = 0;
     bool is_cwnd_limited = false;
@@ -368,12 +373,7 @@ void Tcp::push_pending(TcpSock& sk) {
             unit_left -= seg;
         }
         // tcp_event_data_sent: the first send after the pipe drained.
-        if (sk.packets_in_flight() == 0) {
-            if (config().tcp_slow_start_after_idle && sk.packets_out() == 0 && sk.lsndtime &&
-                now - sk.lsndtime > sk.rto)
-                cwnd_restart(sk, now - sk.lsndtime, current_ssthresh(sk));
-            ca_event(sk, TcpCaEvent::tx_start);
-        }
+        if (sk.packets_in_flight() == 0) ca_event(sk, TcpCaEvent::tx_start);
         std::uint8_t flags = wire::kTcpAck;
         if (fin_only) {
             flags |= wire::kTcpFin;

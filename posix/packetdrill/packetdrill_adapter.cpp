@@ -92,10 +92,17 @@ class Adapter {
         host_tun_ = fd;
         if (fd >= 0) sysctls_.emplace();
     }
+    // --so_flags win over the namespace's values, until the script writes a sysctl itself.
+    void set_flags(std::string flags) { flags_ = std::move(flags); }
     void sync_sysctls() {
         if (!sysctls_) return;
         std::lock_guard l(sysctl_mu_);
-        sysctls_->apply_changes(stack_.sysctl());
+        const bool first = !synced_;
+        synced_ = true;
+        if (sysctls_->apply_changes(stack_.sysctl()) && first) {
+            std::string ignored;
+            apply_sysctl_flags(flags_, stack_.sysctl(), ignored);  // checked at init
+        }
     }
 
     Net& net() { return *net_; }
@@ -145,6 +152,8 @@ class Adapter {
     int host_tun_ = -1;
     std::mutex sysctl_mu_;
     std::optional<NetnsSysctls> sysctls_;
+    bool synced_ = false;
+    std::string flags_;
 };
 
 Adapter& A(void* u) { return *static_cast<Adapter*>(u); }
@@ -330,6 +339,7 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
     *ifc = packetdrill_interface{};
     auto* adapter = new Adapter(config);
     adapter->set_host_tun(sandbox_host_commands());
+    if (flags) adapter->set_flags(flags);
     ifc->userdata = adapter;
     code_adapter = adapter;
     if (!redirect_program_getsockopt(code_getsockopt))

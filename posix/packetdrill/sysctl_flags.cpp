@@ -218,11 +218,12 @@ bool NetnsSysctls::apply_changes(StackConfig& config) {
     bool changed = false;
     for (Watched& w : seen_) {
         std::string now = read_sysctl(w.fd);
-        if (now == w.last || now.empty()) continue;
+        if (now.empty() || (now == w.last && !first_)) continue;
         std::string error;
         if (apply_one(w.name, now, config, error)) changed = true;
         w.last = std::move(now);
     }
+    first_ = false;
     return changed;
 }
 

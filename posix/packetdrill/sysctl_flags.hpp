@@ -22,11 +22,12 @@ bool apply_sysctl_flags(std::string_view flags, StackConfig& config, std::string
 // each change seen since the last look is applied to the stack's config, as the script meant.
 class NetnsSysctls {
   public:
-    NetnsSysctls();  // opens each file in the caller's namespace; its values are the baseline
+    NetnsSysctls();  // opens each file in the caller's namespace
     ~NetnsSysctls();
     NetnsSysctls(const NetnsSysctls&) = delete;
     NetnsSysctls& operator=(const NetnsSysctls&) = delete;
-    // Applies what changed since the last call (or the baseline); false if nothing did.
+    // Applies every value the first time (a script's opening lines have written them by
+    // then), afterwards what changed since the last call; false if nothing was applied.
     bool apply_changes(StackConfig& config);
 
   private:
@@ -36,6 +37,7 @@ class NetnsSysctls {
         std::string last;  // the value last read
     };
     std::vector<Watched> seen_;
+    bool first_ = true;
 };
 
 }  // namespace vlo::posix
