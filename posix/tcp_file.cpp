@@ -116,7 +116,7 @@ class TcpFile final : public Socket {
     bool started_;
     // TCP options vlo's TcpSock does not keep yet (see docs/posix.md).
     bool cork_ = false, inq_ = false, quickack_ = true;
-    int user_mss_ = 0, keepidle_ = 0, keepintvl_ = 0, keepcnt_ = 0;
+    int keepidle_ = 0, keepintvl_ = 0, keepcnt_ = 0;
     unsigned user_timeout_ = 0;
     unsigned notsent_lowat_ = 0;  // 0: net.ipv4.tcp_notsent_lowat (unlimited)
     // SOCK_NOSPACE: somebody found the socket unwriteable; only then does freed space wake
@@ -551,7 +551,10 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
             return 0;
         case TCP_MAXSEG:
             if (v && (v < 88 || v > 65535)) return -EINVAL;  // TCP_MIN_MSS .. MAX_TCP_WINDOW
-            user_mss_ = v;
+            {
+                Owned o(s_->sock());
+                s_->sock().user_mss = static_cast<std::uint16_t>(v);
+            }
             return 0;
         case TCP_KEEPIDLE:
             if (v < 1 || v > 32767) return -EINVAL;  // MAX_TCP_KEEPIDLE
@@ -630,8 +633,8 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             Owned o(sk);
             // do_tcp_getsockopt: mss_cache, or the user's value before a connection exists.
             v = sk.mss;
-            if (user_mss_ && (sk.state == TcpState::close || sk.state == TcpState::listen))
-                v = user_mss_;
+            if (sk.user_mss && (sk.state == TcpState::close || sk.state == TcpState::listen))
+                v = sk.user_mss;
             break;
         }
         case TCP_KEEPIDLE:

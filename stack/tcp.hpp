@@ -120,6 +120,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::uint32_t ts_recent = 0;
     Nanos ts_recent_stamp = 0;  // when ts_recent was stored (0: never), for PAWS
     std::uint16_t peer_mss = 536;
+    std::uint16_t user_mss = 0;  // TCP_MAXSEG (rx_opt.user_mss): caps both MSSes; 0: none
 
     // Queues. sndq holds [snd_una, end of written data); rcvq holds in-order unread data.
     ByteRing sndq, rcvq;
@@ -364,8 +365,12 @@ class Tcp final : public InetProtocol {
     // Builds and sends one segment; `payload_off` is the offset into sndq.
     void transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size_t payload_off,
                   std::size_t payload_len, bool syn_options);
-    void drop(PacketPtr pkt, DropReason reason);                         // tcp_drop_reason
-    std::uint32_t current_mss(const TcpSock& sk) const;                  // tcp_current_mss
+    void drop(PacketPtr pkt, DropReason reason);         // tcp_drop_reason
+    std::uint32_t current_mss(const TcpSock& sk) const;  // tcp_current_mss
+    // tcp_mss_clamp: an MSS no larger than the user's TCP_MAXSEG.
+    static std::uint16_t mss_clamp(const TcpSock& sk, std::uint16_t mss) {
+        return sk.user_mss && sk.user_mss < mss ? sk.user_mss : mss;
+    }
     void update_pacing_rate(TcpSock& sk);                                // tcp_update_pacing_rate
     std::uint32_t tso_segs(const TcpSock& sk, std::uint32_t mss) const;  // tcp_tso_segs
     std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room) const;

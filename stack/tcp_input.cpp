@@ -92,7 +92,7 @@ void Tcp::rcv_syn_sent(TcpSock& sk, const TcpView& th, const TcpOptions& opts, c
     sk.irs = th.seq();
     sk.rcv_nxt = th.seq() + 1;
     sk.rcv_wup = sk.rcv_nxt;
-    sk.peer_mss = opts.mss.value_or(536);
+    sk.peer_mss = mss_clamp(sk, opts.mss.value_or(536));  // tcp_parse_options: user_mss caps it
     sk.wscale_ok = opts.wscale.has_value() && config().tcp_window_scaling;
     sk.snd_wscale = sk.wscale_ok ? *opts.wscale : 0;
     if (!sk.wscale_ok) sk.rcv_wscale = 0;
