@@ -115,7 +115,7 @@ class TcpFile final : public Socket {
     SocketState state_ = SocketState::unconnected;
     bool started_;
     // TCP options vlo's TcpSock does not keep yet (see docs/posix.md).
-    bool cork_ = false, inq_ = false, quickack_ = true;
+    bool inq_ = false, quickack_ = true;
     int keepidle_ = 0, keepintvl_ = 0, keepcnt_ = 0;
     unsigned user_timeout_ = 0;
     unsigned notsent_lowat_ = 0;  // 0: net.ipv4.tcp_notsent_lowat (unlimited)
@@ -335,7 +335,7 @@ long TcpFile::sendmsg(const msghdr& msg, const InetAddr* to, int flags) {
                 }
             }
             std::size_t n = 0;
-            const std::error_code ec = s_->try_send(chunk, n);
+            const std::error_code ec = s_->try_send(chunk, n, (flags & MSG_MORE) != 0);
             // Advance the iovec position by what was taken.
             for (std::size_t left = n; left > 0;) {
                 const std::size_t step = std::min(left, msg.msg_iov[iov_i].iov_len - iov_off);
@@ -542,13 +542,11 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
     switch (name) {
         case TCP_NODELAY:
             return -errno_of(s_->set_nodelay(v != 0));
-        case TCP_CORK:
-            cork_ = v != 0;
-            if (!cork_) {  // uncorking pushes what waited (tcp_push_pending_frames)
-                Owned o(s_->sock());
-                net().stack().tcp().push_pending(s_->sock());
-            }
+        case TCP_CORK: {
+            Owned o(s_->sock());
+            net().stack().tcp().set_cork(s_->sock(), v != 0);
             return 0;
+        }
         case TCP_MAXSEG:
             if (v && (v < 88 || v > 65535)) return -EINVAL;  // TCP_MIN_MSS .. MAX_TCP_WINDOW
             {
@@ -626,9 +624,11 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             v = sk.nodelay;
             break;
         }
-        case TCP_CORK:
-            v = cork_;
+        case TCP_CORK: {
+            Owned o(sk);
+            v = sk.cork;
             break;
+        }
         case TCP_MAXSEG: {
             Owned o(sk);
             // do_tcp_getsockopt: mss_cache, or the user's value before a connection exists.

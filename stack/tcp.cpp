@@ -445,6 +445,7 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th,
                 auto child = make_child(listener, iph.dst(), iph.src(), th, wire::TcpOptions{});
                 child->peer_mss = *mss;
                 child->iss = th.ack() - 1;
+                child->snd_sml = child->iss;
                 child->snd_una = child->iss;  // the ACK in hand acknowledges our (cookie) SYN
                 child->snd_nxt = th.ack();
                 child->irs = th.seq() - 1;
@@ -511,6 +512,7 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th,
     }
     auto child = make_child(listener, iph.dst(), iph.src(), th, opts);
     child->iss = isn(child->laddr, child->lport, child->raddr, child->rport);
+    child->snd_sml = child->iss;
     child->snd_una = child->iss;
     child->snd_nxt = child->iss;
     child->state = TcpState::syn_recv;
@@ -562,6 +564,7 @@ std::error_code Tcp::connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port) 
     }
     sk.lport = sk.binding.port;
     sk.iss = isn(sk.laddr, sk.lport, sk.raddr, sk.rport);
+    sk.snd_sml = sk.iss;
     sk.snd_una = sk.iss;
     sk.snd_nxt = sk.iss;
     set_state(sk, TcpState::syn_sent);
@@ -593,10 +596,23 @@ std::error_code Tcp::listen(TcpSock& sk, int backlog) {
     return {};
 }
 
-std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data) {
+std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data, bool more) {
     const std::size_t n = sk.sndq.push(data);
-    if (n) push_pending(sk);
+    if (n) {
+        sk.push_mark = !more;   // tcp_push marks the write's end unless MSG_MORE
+        sk.nagle_push = false;  // tcp_skb_entail: new data ends a TCP_NAGLE_PUSH
+        push_pending(sk, more ? Push::more : Push::normal);
+    }
     return n;
+}
+
+// __tcp_sock_set_cork: corked, only full segments leave; uncorking pushes what waited
+// (regardless of Nagle with TCP_NODELAY).
+void Tcp::set_cork(TcpSock& sk, bool on) {
+    sk.cork = on;
+    if (on) return;
+    if (sk.nodelay) sk.nagle_push = true;
+    push_pending(sk);
 }
 
 std::size_t Tcp::recvmsg(TcpSock& sk, std::span<std::uint8_t> out) {

@@ -220,6 +220,10 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
 
     // Options from setsockopt.
     bool nodelay = false;
+    bool cork = false;          // TCP_CORK (TCP_NAGLE_CORK): only full segments go
+    bool nagle_push = false;    // TCP_NAGLE_PUSH: the next push ignores Nagle and the cork
+    bool push_mark = true;      // tcp_mark_push: the end of the queued data carries PSH
+    std::uint32_t snd_sml = 0;  // end of the last small segment sent (Minshall's Nagle)
     bool keepalive = false;
     int keepalive_probes_sent = 0;
 
@@ -294,8 +298,10 @@ class Tcp final : public InetProtocol {
     // Socket operations, called by TcpSocket with the socket owned.
     std::error_code connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port);
     std::error_code listen(TcpSock& sk, int backlog);
-    std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data);  // bytes queued
-    std::size_t recvmsg(TcpSock& sk, std::span<std::uint8_t> out);         // bytes read
+    // tcp_sendmsg: bytes queued. `more` (MSG_MORE): more follows, so no PSH and a partial
+    // segment waits.
+    std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data, bool more = false);
+    std::size_t recvmsg(TcpSock& sk, std::span<std::uint8_t> out);  // bytes read
     void shutdown_wr(TcpSock& sk);
     // TCP_CONGESTION (tcp_set_congestion_control): ENOENT for a name nobody registered.
     std::error_code set_congestion_control(TcpSock& sk, std::string_view name);
@@ -312,7 +318,13 @@ class Tcp final : public InetProtocol {
 
     // Processing of a segment for sk, with sk locked (by slock or ownership).
     void do_rcv(TcpSock& sk, PacketPtr pkt);
-    void push_pending(TcpSock& sk);  // tcp_push: send what Nagle and the windows allow
+    // How a push treats a final partial segment (tcp_push's nonagle): as the socket's options
+    // say; corked for this call (MSG_MORE); regardless (TCP_NAGLE_PUSH); or one segment,
+    // PSH set, whatever Nagle and cwnd say (tcp_write_wakeup, for the probe timer).
+    enum class Push : std::uint8_t { normal, more, forced, probe };
+    // tcp_push / tcp_write_xmit: send what Nagle and the windows allow.
+    void push_pending(TcpSock& sk, Push mode = Push::normal);
+    void set_cork(TcpSock& sk, bool on);  // TCP_CORK
     void send_ack(TcpSock& sk);
     // tcp_v4_mtu_reduced: an ICMP said the path takes less; with sk locked.
     void mtu_reduced(TcpSock& sk);
@@ -373,7 +385,9 @@ class Tcp final : public InetProtocol {
     }
     void update_pacing_rate(TcpSock& sk);                                // tcp_update_pacing_rate
     std::uint32_t tso_segs(const TcpSock& sk, std::uint32_t mss) const;  // tcp_tso_segs
-    std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room) const;
+    std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room,
+                                 Push mode) const;
+    bool nagle_holds(const TcpSock& sk, Push mode) const;  // tcp_nagle_test, for a partial segment
     void send_dupack(TcpSock& sk, const wire::TcpView& th);  // tcp_send_dupack (with a D-SACK)
     void init_transfer(TcpSock& sk);  // tcp_init_transfer: cwnd, congestion control, windows
     void select_initial_window(TcpSock& sk, std::uint16_t mss,

@@ -287,8 +287,8 @@ std::uint32_t Tcp::tso_segs(const TcpSock& sk, std::uint32_t mss) const {
 // tcp_mss_split_point with tcp_cwnd_test's quota: the bytes of the next GSO packet out of
 // `avail` unsent bytes and `room` in the peer's window. Whole segments, and a last partial
 // one unless Nagle holds it back.
-std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail,
-                                  std::uint32_t room) const {
+std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room,
+                                  Push mode) const {
     const std::uint32_t mss = current_mss(sk);
     const std::uint32_t cwnd = sk.snd_cwnd, in_flight = sk.packets_in_flight();
     const std::uint32_t quota =
@@ -297,9 +297,19 @@ std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail,
     const std::uint32_t needed = std::min(avail, room);
     if (max_len <= needed) return max_len;
     const std::uint32_t partial = needed % mss;
-    const bool nagle =
-        partial && needed == avail && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued;
-    return nagle && needed > partial ? needed - partial : needed;
+    const bool held = partial && needed == avail && nagle_holds(sk, mode);
+    return held && needed > partial ? needed - partial : needed;
+}
+
+// tcp_nagle_test / tcp_nagle_check with Minshall's variant (tcp_minshall_check): a final
+// partial segment waits while corked (TCP_CORK, MSG_MORE), or, without TCP_NODELAY, while an
+// earlier small segment is unacknowledged. A FIN or TCP_NAGLE_PUSH sends it anyway.
+bool Tcp::nagle_holds(const TcpSock& sk, Push mode) const {
+    if (mode == Push::forced || mode == Push::probe || sk.nagle_push || sk.fin_queued) return false;
+    if (mode == Push::more || sk.cork) return true;
+    if (sk.nodelay) return false;
+    return sk.packets_out() > 0 && seq_after(sk.snd_sml, sk.snd_una) &&
+           !seq_after(sk.snd_sml, sk.snd_nxt);
 }
 
 // tcp_cwnd_restart: after an idle period longer than the RTO the window's measure of the path
@@ -320,7 +330,7 @@ static void cwnd_restart(TcpSock& sk, Nanos idle, std::uint32_t ssthresh) {
 // the cwnd quota and the window) and __tcp_transmit_skb sets PSH on every packet of more than
 // one segment, to flush the receiver's GRO. vlo puts segments on the wire one by one, as
 // software GSO (tcp_gso_segment) would cut such a packet: PSH on its last segment only.
-void Tcp::push_pending(TcpSock& sk) {
+void Tcp::push_pending(TcpSock& sk, Push mode) {
     const bool can_send = sk.state == TcpState::established || sk.state == TcpState::close_wait ||
                           sk.state == TcpState::fin_wait1 || sk.state == TcpState::last_ack ||
                           sk.state == TcpState::closing;
@@ -340,7 +350,7 @@ void Tcp::push_pending(TcpSock& sk) {
         const std::uint32_t end = sk.unsent_end();
         const bool fin_only = !seq_before(sk.snd_nxt, end);
         if (fin_only && !(sk.fin_queued && !sk.fin_sent)) break;
-        if (sk.packets_in_flight() >= sk.snd_cwnd) {
+        if (sk.packets_in_flight() >= sk.snd_cwnd && mode != Push::probe) {
             is_cwnd_limited = true;
             break;
         }
@@ -351,22 +361,12 @@ void Tcp::push_pending(TcpSock& sk) {
             const std::uint32_t limit = sk.snd_una + sk.snd_wnd;
             const std::uint32_t room = seq_after(limit, sk.snd_nxt) ? limit - sk.snd_nxt : 0;
             seg = std::min({avail, current_mss(sk), room});
-            if (seg == 0) {
-                // tcp_check_probe_timer: the persist timer, unless one is already running.
-                if (sk.snd_wnd == 0 && sk.packets_out() == 0 &&
-                    sk.pending == TcpSock::Pending::none)
-                    reset_xmit_timer(sk, TcpSock::Pending::probe0, sk.rto);
-                break;
-            }
+            if (seg == 0) break;  // the window is closed: the probe timer below
             const bool last = seg == avail;
-            // Nagle: a small segment waits while anything is unacknowledged, unless
-            // TCP_NODELAY or it is the end before a FIN.
-            if (seg < current_mss(sk) && last && !sk.nodelay && sk.packets_out() > 0 &&
-                !sk.fin_queued)
-                break;
+            if (seg < current_mss(sk) && last && nagle_holds(sk, mode)) break;
             with_fin = last && sk.fin_queued && seg < room;
             if (unit_left == 0) {
-                unit_left = gso_packet_len(sk, avail, room);
+                unit_left = mode == Push::probe ? seg : gso_packet_len(sk, avail, room, mode);
                 unit_segs = (unit_left + current_mss(sk) - 1) / current_mss(sk);
             }
             seg = std::min(seg, unit_left);
@@ -378,7 +378,8 @@ void Tcp::push_pending(TcpSock& sk) {
         if (fin_only) {
             flags |= wire::kTcpFin;
         } else {
-            if (seg == end - sk.snd_nxt) flags |= wire::kTcpPsh;  // tcp_mark_push: the write's end
+            if (seg == end - sk.snd_nxt && sk.push_mark) flags |= wire::kTcpPsh;  // tcp_mark_push
+            if (mode == Push::probe) flags |= wire::kTcpPsh;  // tcp_write_wakeup marks its skb
             if (with_fin) flags |= wire::kTcpFin;
         }
         // The GSO packet's PSH is set on the transmitted clone only: a retransmission of the
@@ -392,10 +393,16 @@ void Tcp::push_pending(TcpSock& sk) {
         sk.snd_nxt += seg + (fin ? 1u : 0u);
         if (fin) sk.fin_sent = true;
         if (seg) sk.lsndtime = now;
+        if (seg < current_mss(sk)) sk.snd_sml = sk.snd_nxt;  // tcp_minshall_update
         if (sk.in_cwnd_reduction()) ++sk.prr_out;
         ++sent;
-        if (fin) break;
+        if (fin || mode == Push::probe) break;
     }
+    // tcp_check_probe_timer: nothing in flight to bring an ACK, yet data waits (a closed
+    // window, a cork): the probe timer will send it, unless a timer is already running.
+    if (sk.packets_out() == 0 && seq_before(sk.snd_nxt, sk.unsent_end()) &&
+        sk.pending == TcpSock::Pending::none)
+        reset_xmit_timer(sk, TcpSock::Pending::probe0, std::max(sk.rto, config().tcp_rto_min));
     if (!sent) {
         if (is_cwnd_limited) cwnd_validate(sk, true);
         return;
@@ -480,10 +487,10 @@ void Tcp::probe_timer(TcpSock& sk) {
         sk.pending = TcpSock::Pending::none;
         return;
     }
-    if (sk.snd_wnd != 0) {
+    if (sk.snd_wnd != 0) {  // tcp_write_wakeup: the window is open, send what waits
         sk.retransmits = 0;
         sk.pending = TcpSock::Pending::none;
-        return push_pending(sk);
+        return push_pending(sk, Push::probe);
     }
     if (++sk.retransmits > config().tcp_retries2) {
         stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);
