@@ -335,7 +335,10 @@ long TcpFile::sendmsg(const msghdr& msg, const InetAddr* to, int flags) {
                 }
             }
             std::size_t n = 0;
-            const std::error_code ec = s_->try_send(chunk, n, (flags & MSG_MORE) != 0);
+            // MSG_EOR ends the record only with the call's last byte.
+            const TcpSendFlags send_flags{(flags & MSG_MORE) != 0,
+                                          (flags & MSG_EOR) != 0 && sent + want == total};
+            const std::error_code ec = s_->try_send(chunk, n, send_flags);
             // Advance the iovec position by what was taken.
             for (std::size_t left = n; left > 0;) {
                 const std::size_t step = std::min(left, msg.msg_iov[iov_i].iov_len - iov_off);

@@ -596,12 +596,14 @@ std::error_code Tcp::listen(TcpSock& sk, int backlog) {
     return {};
 }
 
-std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data, bool more) {
+std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data, TcpSendFlags flags) {
     const std::size_t n = sk.sndq.push(data);
     if (n) {
-        sk.push_mark = !more;   // tcp_push marks the write's end unless MSG_MORE
-        sk.nagle_push = false;  // tcp_skb_entail: new data ends a TCP_NAGLE_PUSH
-        push_pending(sk, more ? Push::more : Push::normal);
+        sk.push_mark = !flags.more;  // tcp_push marks the write's end unless MSG_MORE
+        sk.nagle_push = false;       // tcp_skb_entail: new data ends a TCP_NAGLE_PUSH
+        // MSG_EOR on the whole write: its last skb takes nothing more, so its PSH stays.
+        if (flags.eor && n == data.size()) sk.eor_marks.push_back({sk.unsent_end(), !flags.more});
+        push_pending(sk, flags.more ? Push::more : Push::normal);
     }
     return n;
 }

@@ -90,6 +90,12 @@ class ByteRing {
     std::size_t size_ = 0;
 };
 
+// A write's flags beyond its bytes (tcp_sendmsg's MSG_MORE and MSG_EOR).
+struct TcpSendFlags {
+    bool more = false;  // MSG_MORE: more follows: no PSH, a final partial segment waits
+    bool eor = false;   // MSG_EOR: the data ends a record: nothing later shares its segments
+};
+
 struct TcpSock : std::enable_shared_from_this<TcpSock> {
     TcpSock(Tcp& tcp, std::size_t sndbuf, std::size_t rcvbuf);
     ~TcpSock();
@@ -224,6 +230,13 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     bool nagle_push = false;    // TCP_NAGLE_PUSH: the next push ignores Nagle and the cork
     bool push_mark = true;      // tcp_mark_push: the end of the queued data carries PSH
     std::uint32_t snd_sml = 0;  // end of the last small segment sent (Minshall's Nagle)
+    // Ends of MSG_EOR records not yet sent (TCP_SKB_CB(skb)->eor), with the PSH the write
+    // left there: segments and GSO packets stop at each.
+    struct EorMark {
+        std::uint32_t seq;
+        bool psh;
+    };
+    std::deque<EorMark> eor_marks;
     bool keepalive = false;
     int keepalive_probes_sent = 0;
 
@@ -298,9 +311,8 @@ class Tcp final : public InetProtocol {
     // Socket operations, called by TcpSocket with the socket owned.
     std::error_code connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port);
     std::error_code listen(TcpSock& sk, int backlog);
-    // tcp_sendmsg: bytes queued. `more` (MSG_MORE): more follows, so no PSH and a partial
-    // segment waits.
-    std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data, bool more = false);
+    std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data,
+                        TcpSendFlags flags = {});                   // tcp_sendmsg: bytes queued
     std::size_t recvmsg(TcpSock& sk, std::span<std::uint8_t> out);  // bytes read
     void shutdown_wr(TcpSock& sk);
     // TCP_CONGESTION (tcp_set_congestion_control): ENOENT for a name nobody registered.
@@ -386,7 +398,7 @@ class Tcp final : public InetProtocol {
     void update_pacing_rate(TcpSock& sk);                                // tcp_update_pacing_rate
     std::uint32_t tso_segs(const TcpSock& sk, std::uint32_t mss) const;  // tcp_tso_segs
     std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room,
-                                 Push mode) const;
+                                 Push mode, bool tail) const;
     bool nagle_holds(const TcpSock& sk, Push mode) const;  // tcp_nagle_test, for a partial segment
     void send_dupack(TcpSock& sk, const wire::TcpView& th);  // tcp_send_dupack (with a D-SACK)
     void init_transfer(TcpSock& sk);  // tcp_init_transfer: cwnd, congestion control, windows

@@ -285,10 +285,10 @@ std::uint32_t Tcp::tso_segs(const TcpSock& sk, std::uint32_t mss) const {
 }
 
 // tcp_mss_split_point with tcp_cwnd_test's quota: the bytes of the next GSO packet out of
-// `avail` unsent bytes and `room` in the peer's window. Whole segments, and a last partial
-// one unless Nagle holds it back.
+// `avail` unsent bytes (`tail`: up to the queue's end) and `room` in the peer's window. Whole
+// segments, and a last partial one unless Nagle holds it back at the tail.
 std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room,
-                                  Push mode) const {
+                                  Push mode, bool tail) const {
     const std::uint32_t mss = current_mss(sk);
     const std::uint32_t cwnd = sk.snd_cwnd, in_flight = sk.packets_in_flight();
     const std::uint32_t quota =
@@ -297,7 +297,7 @@ std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::u
     const std::uint32_t needed = std::min(avail, room);
     if (max_len <= needed) return max_len;
     const std::uint32_t partial = needed % mss;
-    const bool held = partial && needed == avail && nagle_holds(sk, mode);
+    const bool held = partial && tail && needed == avail && nagle_holds(sk, mode);
     return held && needed > partial ? needed - partial : needed;
 }
 
@@ -355,22 +355,31 @@ void Tcp::push_pending(TcpSock& sk, Push mode) {
             break;
         }
         std::uint32_t seg = 0;
-        bool with_fin = false;
+        bool with_fin = false, psh = false;
         if (!fin_only) {
-            const std::uint32_t avail = end - sk.snd_nxt;
+            // A MSG_EOR record's end bounds segments and GSO packets (tcp_skb_can_collapse).
+            while (!sk.eor_marks.empty() && !seq_after(sk.eor_marks.front().seq, sk.snd_nxt))
+                sk.eor_marks.pop_front();
+            const std::uint32_t to_end = end - sk.snd_nxt;
+            const TcpSock::EorMark* eor = sk.eor_marks.empty() ? nullptr : &sk.eor_marks.front();
+            const std::uint32_t avail = eor ? std::min(eor->seq - sk.snd_nxt, to_end) : to_end;
             const std::uint32_t limit = sk.snd_una + sk.snd_wnd;
             const std::uint32_t room = seq_after(limit, sk.snd_nxt) ? limit - sk.snd_nxt : 0;
             seg = std::min({avail, current_mss(sk), room});
-            if (seg == 0) break;  // the window is closed: the probe timer below
-            const bool last = seg == avail;
+            if (seg == 0) break;              // the window is closed: the probe timer below
+            const bool last = seg == to_end;  // the end of the queue (tcp_skb_is_last)
             if (seg < current_mss(sk) && last && nagle_holds(sk, mode)) break;
             with_fin = last && sk.fin_queued && seg < room;
             if (unit_left == 0) {
-                unit_left = mode == Push::probe ? seg : gso_packet_len(sk, avail, room, mode);
+                unit_left = mode == Push::probe
+                                ? seg
+                                : gso_packet_len(sk, avail, room, mode, avail == to_end);
                 unit_segs = (unit_left + current_mss(sk) - 1) / current_mss(sk);
             }
             seg = std::min(seg, unit_left);
             unit_left -= seg;
+            // tcp_mark_push: the end of a write not sent with MSG_MORE.
+            psh = seg == avail && (avail < to_end ? eor->psh : sk.push_mark);
         }
         // tcp_event_data_sent: the first send after the pipe drained.
         if (sk.packets_in_flight() == 0) ca_event(sk, TcpCaEvent::tx_start);
@@ -378,7 +387,7 @@ void Tcp::push_pending(TcpSock& sk, Push mode) {
         if (fin_only) {
             flags |= wire::kTcpFin;
         } else {
-            if (seg == end - sk.snd_nxt && sk.push_mark) flags |= wire::kTcpPsh;  // tcp_mark_push
+            if (psh) flags |= wire::kTcpPsh;
             if (mode == Push::probe) flags |= wire::kTcpPsh;  // tcp_write_wakeup marks its skb
             if (with_fin) flags |= wire::kTcpFin;
         }

@@ -159,13 +159,13 @@ void TcpSocket::set_wake_callback(std::function<void()> fn) {
 }
 
 std::error_code TcpSocket::try_send(std::span<const std::uint8_t> data, std::size_t& sent,
-                                    bool more) {
+                                    TcpSendFlags flags) {
     Owned o(*sk_);
-    return send_owned(data, sent, more);
+    return send_owned(data, sent, flags);
 }
 
 std::error_code TcpSocket::send_owned(std::span<const std::uint8_t> data, std::size_t& sent,
-                                      bool more) {
+                                      TcpSendFlags flags) {
     sent = 0;
     if (std::error_code ec = take_error()) return ec;
     switch (sk_->state) {
@@ -182,7 +182,7 @@ std::error_code TcpSocket::send_owned(std::span<const std::uint8_t> data, std::s
             return make(std::errc::broken_pipe);  // shut down for writing: EPIPE
     }
     if (sk_->fin_queued) return make(std::errc::broken_pipe);
-    sent = stack_.tcp().sendmsg(*sk_, data, more);
+    sent = stack_.tcp().sendmsg(*sk_, data, flags);
     return sent || data.empty() ? std::error_code{}
                                 : make(std::errc::resource_unavailable_try_again);
 }

@@ -51,9 +51,8 @@ class TcpSocket {
     // Calls fn (from any thread) whenever the socket may have become readable, writable or
     // changed state. fn must not call back into the socket; it should post to an event loop.
     void set_wake_callback(std::function<void()> fn);
-    // `more`: MSG_MORE (no PSH, a partial segment waits for what follows).
     std::error_code try_send(std::span<const std::uint8_t> data, std::size_t& sent,
-                             bool more = false);
+                             TcpSendFlags flags = {});
     std::error_code try_recv(std::span<std::uint8_t> out, std::size_t& received);
     std::unique_ptr<TcpSocket> try_accept(std::error_code& ec);
     // Waits until the socket may have changed (data, space, state) or the timeout passes.
@@ -74,7 +73,7 @@ class TcpSocket {
     // recv keep it owned from the first try to the last, as tcp_sendmsg and tcp_recvmsg do,
     // and let go only while they wait.
     std::error_code send_owned(std::span<const std::uint8_t> data, std::size_t& sent,
-                               bool more = false);
+                               TcpSendFlags flags = {});
     std::error_code recv_owned(std::span<std::uint8_t> out, std::size_t& received);
     std::error_code take_error();  // sock_error: the pending error, once
 
