@@ -136,7 +136,7 @@ long sock_setsockopt(Socket& s, int name, const void* val, socklen_t len) {
             return s.set_keepalive(v != 0);
         case SO_SNDBUF:  // __sock_set_sndbuf: doubled, for the struct sk_buff overhead
             v = std::min(v, kWmemMax);
-            s.sndbuf = std::max(v * 2, kSockMinSndbuf);
+            s.set_sndbuf(std::max(v * 2, kSockMinSndbuf));
             return 0;
         case SO_RCVBUF: {
             const int rmem_max = static_cast<int>(s.net().stack().config().rmem_max);

@@ -54,6 +54,7 @@ class Socket : public File {
     virtual long set_reuseaddr(bool on) = 0;
     virtual long set_keepalive(bool on) = 0;
     virtual void set_rcvbuf(int bytes) { rcvbuf = bytes; }
+    virtual void set_sndbuf(int bytes) { sndbuf = bytes; }  // SO_SNDBUF, already doubled
     virtual bool listening() { return false; }
     // sk_get_meminfo (SO_MEMINFO): SK_MEMINFO_RMEM_ALLOC .. SK_MEMINFO_DROPS. vlo's queues
     // hold bytes, not skbs, so the allocations count payload where Linux counts truesize.

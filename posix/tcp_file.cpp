@@ -87,6 +87,14 @@ class TcpFile final : public Socket {
     void get_meminfo(std::uint32_t (&mem)[SK_MEMINFO_VARS]) override;
     int take_error() override { return errno_of(s_->so_error()); }
     long set_reuseaddr(bool on) override { return -errno_of(s_->set_reuseaddr(on)); }
+    // The send queue holds what sk_sndbuf allows: vlo charges payload bytes, Linux skb
+    // truesize, so the same SO_SNDBUF holds somewhat more here.
+    void set_sndbuf(int bytes) override {
+        Socket::set_sndbuf(bytes);
+        Owned o(s_->sock());
+        s_->sock().sndq.set_capacity(static_cast<std::size_t>(bytes));
+        wake();  // sk_write_space: a larger buffer may make the socket writable
+    }
     long set_keepalive(bool on) override { return -errno_of(s_->set_keepalive(on)); }
     bool listening() override { return state() == TcpState::listen; }
 

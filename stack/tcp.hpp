@@ -10,6 +10,7 @@
 // the holder of slock when not owned.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -76,6 +77,8 @@ class ByteRing {
     std::size_t capacity() const { return capacity_; }
     std::size_t free() const { return capacity_ - size_; }
     std::size_t allocated() const { return buf_.size(); }
+    // SO_SNDBUF/SO_RCVBUF: a new limit, never below what the ring holds now.
+    void set_capacity(std::size_t c) { capacity_ = std::max(c, size_); }
     std::size_t push(std::span<const std::uint8_t> in);                    // appends what fits
     void copy_out(std::size_t offset, std::span<std::uint8_t> out) const;  // peek
     void pop(std::size_t n);                                               // drops from the front
