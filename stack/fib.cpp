@@ -61,17 +61,6 @@ std::error_code Fib::add_address(Device& dev, Ipv4Cidr cidr) {
     });
 }
 
-void Fib::replace_device(const Device& from, Device& to) {
-    update([&](FibSnapshot& t) -> std::error_code {
-        for (IfAddr& a : t.addrs)
-            if (a.dev == &from) a.dev = &to;
-        for (auto* table : {&t.local, &t.main})
-            for (FibEntry& e : *table)
-                if (e.dev == &from) e.dev = &to;
-        return {};
-    });
-}
-
 std::error_code Fib::del_address(Device& dev, Ipv4Cidr cidr) {
     return update([&](FibSnapshot& t) -> std::error_code {
         auto it = std::find_if(t.addrs.begin(), t.addrs.end(), [&](const IfAddr& a) {

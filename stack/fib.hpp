@@ -18,9 +18,9 @@ namespace vlo {
 
 enum class RouteType { unicast, local, broadcast, unreachable, blackhole };  // RTN_*
 
-// How 127/8 behaves (DESIGN.md): Linux makes the prefix of an address on a loopback device a
-// local route (fib_add_ifaddr), so all of 127/8 answers; BSD and macOS route the prefix to lo0
-// but answer only the addresses configured there.
+// How 127/8 behaves (docs/architecture.md, "127/8"): Linux makes the prefix of an address on a
+// loopback device a local route (fib_add_ifaddr), so all of 127/8 answers; BSD and macOS route the
+// prefix to lo0 but answer only the addresses configured there.
 enum class LoopbackPolicy { linux, bsd };
 
 struct IfAddr {
@@ -66,8 +66,6 @@ public:
 
     const FibSnapshot& snapshot() const { return *current_.load(std::memory_order_acquire); }
 
-    // Every address and route on `from` moves to `to` (a decorator now wrapping `from`).
-    void replace_device(const Device& from, Device& to);
     // fib_lookup: the local table, then the main one; `oif` (when set) restricts to that device.
     std::optional<FibEntry> lookup(Ipv4Address dst, const Device* oif = nullptr) const;
     // Is `a` an address of this host (a local route covers it)? inet_addr_type == RTN_LOCAL.
