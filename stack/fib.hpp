@@ -1,7 +1,7 @@
 // Interface addresses and the FIB: the local table (addresses of this host, consulted first)
-// and the main table, as Linux's rules 0 and 32766. Readers on the packet path take a snapshot
-// pointer with one atomic load; writers copy, change and publish (configuration changes are
-// rare), keeping old snapshots until the Fib dies so no reader ever sees freed memory.
+// and the main table, as Linux's rules 0 and 32766. Readers on the packet path read the current
+// snapshot under RCU (netif/rcu.hpp); writers copy, change and publish it, and a replaced
+// snapshot is freed once no reader holds it.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "netif/device.hpp"
+#include "netif/rcu.hpp"
 #include "stack/ipv4_address.hpp"
 
 namespace vlo {
@@ -52,9 +53,7 @@ struct Route {
 
 class Fib {
 public:
-    explicit Fib(LoopbackPolicy policy) : policy_(policy), current_(new FibSnapshot) {
-        retired_.emplace_back(current_.load());
-    }
+    explicit Fib(LoopbackPolicy policy) : policy_(policy), current_(std::make_unique<FibSnapshot>()) {}
     LoopbackPolicy policy() const { return policy_; }
 
     // `ip addr add CIDR dev DEV` and `ip addr del`: the address and the routes the kernel
@@ -64,7 +63,6 @@ public:
     // `ip route add PREFIX dev DEV [src SRC]` into the main table.
     std::error_code add_route(Ipv4Cidr prefix, Device& dev, Ipv4Address prefsrc = {});
 
-    const FibSnapshot& snapshot() const { return *current_.load(std::memory_order_acquire); }
 
     // fib_lookup: the local table, then the main one; `oif` (when set) restricts to that device.
     std::optional<FibEntry> lookup(Ipv4Address dst, const Device* oif = nullptr) const;
@@ -79,8 +77,7 @@ private:
 
     const LoopbackPolicy policy_;
     std::mutex writer_;
-    std::atomic<const FibSnapshot*> current_;
-    std::vector<std::unique_ptr<const FibSnapshot>> retired_;  // guarded by writer_
+    RcuPtr<const FibSnapshot> current_;  // never null; published under writer_
 };
 
 }  // namespace vlo

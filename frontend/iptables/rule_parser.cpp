@@ -835,7 +835,7 @@ void Parser::final_checks() {
                     fail("STRING match: You must specify `--string' or `--hex-string'");
                 if (!(lm.seen & (1u << 2))) fail("string: option \"--algo\" must be specified");
                 // textsearch_prepare: an algorithm other than bm and kmp is refused with the
-                // rule (Netfilter::command), so the search built here is never used then.
+                // rule (Netfilter::check_entry), so the search built here is never used then.
                 auto& s = std::get<StringMatch>(m);
                 const auto* bytes = reinterpret_cast<const std::uint8_t*>(s.pattern.data());
                 s.search =
