@@ -18,8 +18,7 @@ NetRx::NetRx(const NetCoreConfig& config, const Clock& clock)
       max_busy_pollers_(std::max(1u, std::thread::hardware_concurrency())) {
     const unsigned n = std::max(1u, config_.cpus);
     for (unsigned cpu = 0; cpu < n; ++cpu)
-        softnet_.push_back(std::make_unique<Softnet>(
-            cpu, make_queue(config_)));
+        softnet_.push_back(std::make_unique<Softnet>(cpu, make_queue(config_)));
     // The inline design has no threads at all; every other design keeps ksoftirqd/N for the
     // work its first choice leaves behind.
     if (worker_->uses_ksoftirqd())
@@ -41,7 +40,8 @@ NetRx::~NetRx() {
 // rule out, so it fails loudly.
 std::unique_ptr<WorkerDesign> NetRx::make_worker(const NetCoreConfig& c) {
     const WorkerFactory make = find_worker_design(c.worker_name());
-    if (!make) throw std::invalid_argument("no worker design named " + std::string(c.worker_name()));
+    if (!make)
+        throw std::invalid_argument("no worker design named " + std::string(c.worker_name()));
     return make();
 }
 

@@ -35,7 +35,9 @@ struct NetCoreConfig {
     // built-in `queue` / `worker` above.
     std::string queue_design;
     std::string worker_design;
-    std::string_view queue_name() const { return queue_design.empty() ? queue_kind_name(queue) : queue_design; }
+    std::string_view queue_name() const {
+        return queue_design.empty() ? queue_kind_name(queue) : queue_design;
+    }
     std::string_view worker_name() const {
         return worker_design.empty() ? worker_kind_name(worker) : worker_design;
     }

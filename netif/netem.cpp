@@ -97,12 +97,7 @@ NetemStats NetemQdisc::xstats() const {
     const QdiscStats q = stats();
     std::lock_guard l(lock());
     NetemStats s = x_;
-    s.bytes = q.bytes;
-    s.packets = q.packets;
-    s.drops = q.drops;
-    s.requeues = q.requeues;
-    s.backlog_bytes = q.backlog_bytes;
-    s.backlog_packets = q.backlog_packets;
+    static_cast<QdiscStats&>(s) = q;
     return s;
 }
 

@@ -34,13 +34,9 @@ public:
 
 // The counters `tc -s qdisc show` prints for a netem (bstats, qstats, tc_netem_xstats), and
 // two the kernel does not keep.
-struct NetemStats {
-    std::uint64_t bytes = 0;  // Sent: released to the device
-    std::uint64_t packets = 0;
-    std::uint64_t drops = 0;          // qstats.drops: lost, over the limit, or a failed checksum
-    std::uint64_t requeues = 0;       // qstats.requeues, which netem bumps for each reorder
-    std::uint64_t backlog_bytes = 0;  // waiting now
-    std::uint64_t backlog_packets = 0;
+// The base's drops are losses, limit drops, failed checksums and ECN marks; its requeues, which
+// netem bumps for each reorder.
+struct NetemStats : QdiscStats {
     std::uint64_t delayed = 0;       // queued with a time_to_send in the future
     std::uint64_t lost = 0;          // loss_event said so
     std::uint64_t duplicated = 0;    // copies made and queued

@@ -15,7 +15,8 @@ Slot* acquire_slot() {
     s->taken.store(true);
     Slot* head = g_slots.load(std::memory_order_relaxed);
     do s->next = head;
-    while (!g_slots.compare_exchange_weak(head, s, std::memory_order_release, std::memory_order_relaxed));
+    while (!g_slots.compare_exchange_weak(head, s, std::memory_order_release,
+                                          std::memory_order_relaxed));
     return s;
 }
 

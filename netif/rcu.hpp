@@ -37,7 +37,7 @@ inline void read_unlock() { this_slot().nesting.fetch_sub(1, std::memory_order_r
 
 template <class T>
 class RcuPtr {
-public:
+  public:
     RcuPtr() = default;
     explicit RcuPtr(std::unique_ptr<T> first) { publish(std::move(first)); }
     ~RcuPtr() {
@@ -49,7 +49,7 @@ public:
 
     // rcu_read_lock .. rcu_read_unlock around one use of the current version.
     class ReadGuard {
-    public:
+      public:
         explicit ReadGuard(const RcuPtr& p) : slot_(rcu::this_slot()) {
             slot_.nesting.fetch_add(1, std::memory_order_seq_cst);
             ptr_ = p.active_.load(std::memory_order_seq_cst);
@@ -61,7 +61,7 @@ public:
         T* operator->() const { return ptr_; }
         explicit operator bool() const { return ptr_ != nullptr; }
 
-    private:
+      private:
         rcu::Slot& slot_;
         T* ptr_;
     };
@@ -95,7 +95,7 @@ public:
     }
     std::size_t retired() const { return retired_.size(); }
 
-private:
+  private:
     std::atomic<T*> active_{nullptr};
     std::vector<std::unique_ptr<T>> retired_;  // writer only
 };

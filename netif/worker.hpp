@@ -26,7 +26,7 @@ std::optional<WorkerKind> parse_worker_kind(std::string_view name);
 std::string_view worker_kind_name(WorkerKind k);
 
 class WorkerDesign {
-public:
+  public:
     virtual ~WorkerDesign() = default;
     virtual std::string_view name() const = 0;
     // Whether NetRx keeps a ksoftirqd/N thread per CPU for this design (every built-in but

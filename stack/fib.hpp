@@ -53,23 +53,23 @@ struct Route {
 
 class Fib {
 public:
-    explicit Fib(LoopbackPolicy policy) : policy_(policy), current_(std::make_unique<FibSnapshot>()) {}
-    LoopbackPolicy policy() const { return policy_; }
+  explicit Fib(LoopbackPolicy policy)
+      : policy_(policy), current_(std::make_unique<FibSnapshot>()) {}
+  LoopbackPolicy policy() const { return policy_; }
 
-    // `ip addr add CIDR dev DEV` and `ip addr del`: the address and the routes the kernel
-    // derives from it (fib_add_ifaddr / fib_del_ifaddr).
-    std::error_code add_address(Device& dev, Ipv4Cidr cidr);
-    std::error_code del_address(Device& dev, Ipv4Cidr cidr);
-    // `ip route add PREFIX dev DEV [src SRC]` into the main table.
-    std::error_code add_route(Ipv4Cidr prefix, Device& dev, Ipv4Address prefsrc = {});
+  // `ip addr add CIDR dev DEV` and `ip addr del`: the address and the routes the kernel
+  // derives from it (fib_add_ifaddr / fib_del_ifaddr).
+  std::error_code add_address(Device& dev, Ipv4Cidr cidr);
+  std::error_code del_address(Device& dev, Ipv4Cidr cidr);
+  // `ip route add PREFIX dev DEV [src SRC]` into the main table.
+  std::error_code add_route(Ipv4Cidr prefix, Device& dev, Ipv4Address prefsrc = {});
 
-
-    // fib_lookup: the local table, then the main one; `oif` (when set) restricts to that device.
-    std::optional<FibEntry> lookup(Ipv4Address dst, const Device* oif = nullptr) const;
-    // Is `a` an address of this host (a local route covers it)? inet_addr_type == RTN_LOCAL.
-    bool is_local(Ipv4Address a) const;
-    // The first address configured on dev, if any (inet_select_addr, reduced).
-    std::optional<Ipv4Address> primary_address(const Device& dev) const;
+  // fib_lookup: the local table, then the main one; `oif` (when set) restricts to that device.
+  std::optional<FibEntry> lookup(Ipv4Address dst, const Device* oif = nullptr) const;
+  // Is `a` an address of this host (a local route covers it)? inet_addr_type == RTN_LOCAL.
+  bool is_local(Ipv4Address a) const;
+  // The first address configured on dev, if any (inet_select_addr, reduced).
+  std::optional<Ipv4Address> primary_address(const Device& dev) const;
 
 private:
     template <class Change>

@@ -348,7 +348,8 @@ TEST_CASE("pfifo_fast drops past txqueuelen with QDISC_DROP while its driver is 
     CHECK(rx.drops().count(DropReason::qdisc_drop) == 2);
 }
 
-TEST_CASE("a worker design registered by name runs NET_RX as the built-ins do", "[netif][designs]") {
+TEST_CASE("a worker design registered by name runs NET_RX as the built-ins do",
+          "[netif][designs]") {
     // The kernel's softirq design, counting where it runs: registered like a plugin's.
     static std::atomic<int> bh_runs{0};
     struct Counting final : WorkerDesign {

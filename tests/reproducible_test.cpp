@@ -46,19 +46,22 @@ Run lossy_exchange(std::uint64_t seed) {
     for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i * 131 + 7);
     Bytes buf(1 << 16);
     std::size_t sent = 0;
-    REQUIRE(f.wait_until(
-        [&] { return run.delivered == data.size(); }, 120 * kNsPerSec, 100 * kNsPerUs,
-        [&] {
-            std::size_t n = 0;
-            if (sent < data.size() && !client->try_send({data.data() + sent, data.size() - sent}, n))
-                sent += n;
-            while (!server->try_recv(buf, n) && n > 0) run.delivered += n;
-        }));
+    REQUIRE(f.wait_until([&] { return run.delivered == data.size(); }, 120 * kNsPerSec,
+                         100 * kNsPerUs,
+                         [&] {
+                             std::size_t n = 0;
+                             if (sent < data.size() &&
+                                 !client->try_send({data.data() + sent, data.size() - sent}, n))
+                                 sent += n;
+                             while (!server->try_recv(buf, n) && n > 0) run.delivered += n;
+                         }));
     REQUIRE_FALSE(cap->close());
     with_root_qdisc(f.stack().loopback(), [&](Qdisc* q) {
         if (auto* netem = dynamic_cast<NetemQdisc*>(q)) run.netem_lost = netem->xstats().lost;
     });
     run.statistic_drops = f.stack().net_rx().drops().count(DropReason::netfilter_drop);
+    // Every packet netem lost was freed under its reason.
+    CHECK(f.stack().net_rx().drops().count(DropReason::netem_loss) == run.netem_lost);
     run.retrans = f.counter("TcpRetransSegs");
     return run;
 }

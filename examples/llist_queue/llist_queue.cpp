@@ -16,7 +16,7 @@
 namespace {
 
 class LlistQueue final : public vlo::BacklogQueue {
-public:
+  public:
     ~LlistQueue() override {
         while (vlo::PacketPtr p = dequeue()) {
         }
@@ -32,7 +32,8 @@ public:
         vlo::Packet* p = pkt.release();
         vlo::Packet* first = head_.load(std::memory_order_relaxed);
         do p->next = first;  // llist_add
-        while (!head_.compare_exchange_weak(first, p, std::memory_order_release, std::memory_order_relaxed));
+        while (!head_.compare_exchange_weak(first, p, std::memory_order_release,
+                                            std::memory_order_relaxed));
         return nullptr;
     }
 
@@ -60,9 +61,11 @@ public:
     }
 
     std::uint32_t input_qlen() const override { return input_len_.load(std::memory_order_relaxed); }
-    std::uint32_t process_qlen() const override { return process_len_.load(std::memory_order_relaxed); }
+    std::uint32_t process_qlen() const override {
+        return process_len_.load(std::memory_order_relaxed);
+    }
 
-private:
+  private:
     std::atomic<vlo::Packet*> head_{nullptr};  // producers' end, newest first
     std::atomic<std::uint32_t> input_len_{0};
     vlo::Packet* process_ = nullptr;  // consumer-owned, oldest first
@@ -72,5 +75,6 @@ private:
 }  // namespace
 
 extern "C" void vlo_plugin_register() {
-    vlo::register_queue_design("llist", [](std::uint32_t) { return std::unique_ptr<vlo::BacklogQueue>(new LlistQueue); });
+    vlo::register_queue_design(
+        "llist", [](std::uint32_t) { return std::unique_ptr<vlo::BacklogQueue>(new LlistQueue); });
 }

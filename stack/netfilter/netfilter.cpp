@@ -205,7 +205,8 @@ std::error_code Netfilter::edit_chain(Table t, Hook h, Edit edit) {
     return {};
 }
 
-std::error_code Netfilter::append(Table t, Hook h, const std::vector<std::shared_ptr<nf::Rule>>& rules,
+std::error_code Netfilter::append(Table t, Hook h,
+                                  const std::vector<std::shared_ptr<nf::Rule>>& rules,
                                   std::string* dmesg) {
     if (std::error_code ec = check_all(h, rules, dmesg)) return ec;
     return edit_chain(t, h, [&](Rules& chain) {
@@ -214,7 +215,8 @@ std::error_code Netfilter::append(Table t, Hook h, const std::vector<std::shared
     });
 }
 
-std::error_code Netfilter::insert(Table t, Hook h, unsigned pos, const std::vector<std::shared_ptr<nf::Rule>>& rules,
+std::error_code Netfilter::insert(Table t, Hook h, unsigned pos,
+                                  const std::vector<std::shared_ptr<nf::Rule>>& rules,
                                   std::string* dmesg) {
     if (std::error_code ec = check_all(h, rules, dmesg)) return ec;
     return edit_chain(t, h, [&](Rules& chain) {
@@ -243,13 +245,14 @@ std::error_code Netfilter::erase(Table t, Hook h, unsigned pos) {
     });
 }
 
-std::error_code Netfilter::erase(Table t, Hook h, const std::vector<std::shared_ptr<nf::Rule>>& rules,
+std::error_code Netfilter::erase(Table t, Hook h,
+                                 const std::vector<std::shared_ptr<nf::Rule>>& rules,
                                  bool check_only) {
     bool all_there = false;
     const std::error_code ec = edit_chain(t, h, [&](Rules& chain) {
         for (const auto& wanted : rules) {
-            const auto it =
-                std::find_if(chain.begin(), chain.end(), [&](const auto& r) { return r->same_as(*wanted); });
+            const auto it = std::find_if(chain.begin(), chain.end(),
+                                         [&](const auto& r) { return r->same_as(*wanted); });
             if (it == chain.end()) return make(std::errc::no_such_file_or_directory);
             chain.erase(it);
         }

@@ -45,21 +45,23 @@ std::unique_ptr<TcpSocket> Fixture::listen(std::string_view addr, std::uint16_t 
     return s;
 }
 
-Fixture::Connection Fixture::connect(TcpSocket& listener, std::string_view addr, std::uint16_t port) {
-  auto a = Ipv4Address::parse(addr);
-  if (!a) throw std::invalid_argument("not an IPv4 address: " + std::string(addr));
-  Connection c{std::make_unique<TcpSocket>(*stack_), nullptr};
-  if (std::error_code ec = c.client->connect_start({*a, port}); ec != std::errc::operation_in_progress)
-    throw std::system_error(ec, "connect");
-  const bool accepted = wait_until(
-      [&] {
-        std::error_code ec;
-        if (!c.server) c.server = listener.try_accept(ec);
-        return c.server != nullptr;
-      },
-      10 * kNsPerSec);
-  if (!accepted) throw std::system_error(std::make_error_code(std::errc::timed_out), "accept");
-  return c;
+Fixture::Connection Fixture::connect(TcpSocket& listener, std::string_view addr,
+                                     std::uint16_t port) {
+    auto a = Ipv4Address::parse(addr);
+    if (!a) throw std::invalid_argument("not an IPv4 address: " + std::string(addr));
+    Connection c{std::make_unique<TcpSocket>(*stack_), nullptr};
+    if (std::error_code ec = c.client->connect_start({*a, port});
+        ec != std::errc::operation_in_progress)
+        throw std::system_error(ec, "connect");
+    const bool accepted = wait_until(
+        [&] {
+            std::error_code ec;
+            if (!c.server) c.server = listener.try_accept(ec);
+            return c.server != nullptr;
+        },
+        10 * kNsPerSec);
+    if (!accepted) throw std::system_error(std::make_error_code(std::errc::timed_out), "accept");
+    return c;
 }
 
 bool Fixture::wait_until(const std::function<bool()>& pred, Nanos limit, Nanos step,

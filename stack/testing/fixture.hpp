@@ -41,7 +41,7 @@ public:
   // A client on an ephemeral port connected to `listener` (bound to addr:port), and the server
   // side the listener accepted, moving virtual time until it did (throws after 10 s).
   struct Connection {
-    std::unique_ptr<TcpSocket> client, server;
+      std::unique_ptr<TcpSocket> client, server;
   };
   Connection connect(TcpSocket& listener, std::string_view addr, std::uint16_t port);
 

@@ -143,10 +143,13 @@ LabParse parse_lab_options(int argc, char** argv) {
                 // A design from outside: loaded now, so --queue/--worker could name it too.
                 PluginDesigns added;
                 std::string error;
-                if (!load_design_plugin(arg, added, error)) return bad("--plugin " + arg + ": " + error);
+                if (!load_design_plugin(arg, added, error))
+                    return bad("--plugin " + arg + ": " + error);
                 o.plugins.push_back(arg);
-                o.plugin_queues.insert(o.plugin_queues.end(), added.queues.begin(), added.queues.end());
-                o.plugin_workers.insert(o.plugin_workers.end(), added.workers.begin(), added.workers.end());
+                o.plugin_queues.insert(o.plugin_queues.end(), added.queues.begin(),
+                                       added.queues.end());
+                o.plugin_workers.insert(o.plugin_workers.end(), added.workers.begin(),
+                                        added.workers.end());
                 break;
             }
             case 'h': {

@@ -20,7 +20,8 @@ double CellSummary::spread_pct() const {
 
 std::string cell_label(const CellSpec& s) {
     if (s.kernel) return "kernel";
-    return s.design.queue_name() + "/" + s.design.worker_name() + " cpus=" + std::to_string(s.design.cpus);
+    return s.design.queue_name() + "/" + s.design.worker_name() +
+           " cpus=" + std::to_string(s.design.cpus);
 }
 
 namespace {
@@ -77,7 +78,8 @@ std::vector<CellSpec> plan_cells(const LabOptions& o) {
             for (WorkerKind k : workers)
                 for (unsigned n : cpus) add(w, false, Design{queues.front(), k, n, q, {}});
         for (const std::string& k : o.plugin_workers)
-            for (unsigned n : cpus) add(w, false, Design{queues.front(), workers.front(), n, {}, k});
+            for (unsigned n : cpus)
+                add(w, false, Design{queues.front(), workers.front(), n, {}, k});
     }
     return plan;
 }

@@ -111,10 +111,7 @@ Json live_stats(Stack& stack) {
             if (n) {
                 s = n->xstats();
             } else if (q) {
-                const QdiscStats b = q->stats();
-                s.bytes = b.bytes, s.packets = b.packets, s.drops = b.drops,
-                s.requeues = b.requeues;
-                s.backlog_bytes = b.backlog_bytes, s.backlog_packets = b.backlog_packets;
+                static_cast<QdiscStats&>(s) = q->stats();
             }
             return {{"qdisc", kind},
                     {"spec", n ? netem_print_opt(n->spec(), n->seed()) : ""},
