@@ -115,8 +115,8 @@ class TcpFile final : public Socket {
     SocketState state_ = SocketState::unconnected;
     bool started_;
     // TCP options vlo's TcpSock does not keep yet (see docs/posix.md).
-    bool cork_ = false, inq_ = false, quickack_ = true;
-    int user_mss_ = 0, keepidle_ = 0, keepintvl_ = 0, keepcnt_ = 0;
+    bool inq_ = false, quickack_ = true;
+    int keepidle_ = 0, keepintvl_ = 0, keepcnt_ = 0;
     unsigned user_timeout_ = 0;
     unsigned notsent_lowat_ = 0;  // 0: net.ipv4.tcp_notsent_lowat (unlimited)
     // SOCK_NOSPACE: somebody found the socket unwriteable; only then does freed space wake
@@ -335,7 +335,10 @@ long TcpFile::sendmsg(const msghdr& msg, const InetAddr* to, int flags) {
                 }
             }
             std::size_t n = 0;
-            const std::error_code ec = s_->try_send(chunk, n);
+            // MSG_EOR ends the record only with the call's last byte.
+            const TcpSendFlags send_flags{(flags & MSG_MORE) != 0,
+                                          (flags & MSG_EOR) != 0 && sent + want == total};
+            const std::error_code ec = s_->try_send(chunk, n, send_flags);
             // Advance the iovec position by what was taken.
             for (std::size_t left = n; left > 0;) {
                 const std::size_t step = std::min(left, msg.msg_iov[iov_i].iov_len - iov_off);
@@ -542,16 +545,17 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
     switch (name) {
         case TCP_NODELAY:
             return -errno_of(s_->set_nodelay(v != 0));
-        case TCP_CORK:
-            cork_ = v != 0;
-            if (!cork_) {  // uncorking pushes what waited (tcp_push_pending_frames)
-                Owned o(s_->sock());
-                net().stack().tcp().push_pending(s_->sock());
-            }
+        case TCP_CORK: {
+            Owned o(s_->sock());
+            net().stack().tcp().set_cork(s_->sock(), v != 0);
             return 0;
+        }
         case TCP_MAXSEG:
             if (v && (v < 88 || v > 65535)) return -EINVAL;  // TCP_MIN_MSS .. MAX_TCP_WINDOW
-            user_mss_ = v;
+            {
+                Owned o(s_->sock());
+                s_->sock().user_mss = static_cast<std::uint16_t>(v);
+            }
             return 0;
         case TCP_KEEPIDLE:
             if (v < 1 || v > 32767) return -EINVAL;  // MAX_TCP_KEEPIDLE
@@ -623,15 +627,17 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
             v = sk.nodelay;
             break;
         }
-        case TCP_CORK:
-            v = cork_;
+        case TCP_CORK: {
+            Owned o(sk);
+            v = sk.cork;
             break;
+        }
         case TCP_MAXSEG: {
             Owned o(sk);
             // do_tcp_getsockopt: mss_cache, or the user's value before a connection exists.
             v = sk.mss;
-            if (user_mss_ && (sk.state == TcpState::close || sk.state == TcpState::listen))
-                v = user_mss_;
+            if (sk.user_mss && (sk.state == TcpState::close || sk.state == TcpState::listen))
+                v = sk.user_mss;
             break;
         }
         case TCP_KEEPIDLE:

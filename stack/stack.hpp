@@ -37,13 +37,16 @@ struct NetemSpec;
 enum class QdiscOp { add, change, replace };
 
 class Stack {
-public:
+  public:
     explicit Stack(const StackConfig& config = {}, const Clock& clock = MonotonicClock::instance());
     ~Stack();
     Stack(const Stack&) = delete;
     Stack& operator=(const Stack&) = delete;
 
     const StackConfig& config() const { return config_; }
+    // A sysctl write (net.ipv4.*): as in Linux it takes effect where the value is next read.
+    // The caller keeps it from racing the stack's own threads (no worker running meanwhile).
+    StackConfig& sysctl() { return config_; }
     const Clock& clock() const { return clock_; }
     // The stack's random source and the seed it was drawn from (stack_random.hpp).
     StackRandom& random() { return random_; }
@@ -102,8 +105,8 @@ public:
     std::string snmp_text() const;
     std::string link_stats_text() const;
 
-private:
-    const StackConfig config_;
+  private:
+    StackConfig config_;  // written only through sysctl()
     const Clock& clock_;
     StackRandom random_;  // before everything that draws from it
     Snmp snmp_;

@@ -15,9 +15,9 @@
 namespace vlo {
 
 const char* tcp_state_name(TcpState s) {
-    static const char* const names[] = {"?",        "ESTABLISHED", "SYN_SENT", "SYN_RECV",
-                                        "FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT", "CLOSE",
-                                        "CLOSE_WAIT", "LAST_ACK",  "LISTEN",   "CLOSING"};
+    static const char* const names[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                        "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                        "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
     return names[static_cast<int>(s)];
 }
 
@@ -73,20 +73,25 @@ TcpSock::TcpSock(Tcp& t, std::size_t sndbuf, std::size_t rcvbuf)
       sndq(sndbuf),
       rcvq(rcvbuf),
       rto(t.config().tcp_timeout_init),
-      rexmit_timer(t.timers(), [this] {
-          if (auto self = weak_from_this().lock()) {
-              std::unique_lock l(slock);
-              if (owned) return rexmit_timer.arm(tcp.timers().clock().now_ns() + kNsPerMs);  // deferred
-              tcp.on_rexmit_timer(*this);
-          }
-      }),
-      delack_timer(t.timers(), [this] {
-          if (auto self = weak_from_this().lock()) {
-              std::unique_lock l(slock);
-              if (owned) return delack_timer.arm(tcp.timers().clock().now_ns() + kNsPerMs);
-              tcp.on_delack_timer(*this);
-          }
-      }),
+      rexmit_timer(t.timers(),
+                   [this] {
+                       if (auto self = weak_from_this().lock()) {
+                           std::unique_lock l(slock);
+                           if (owned)
+                               return rexmit_timer.arm(tcp.timers().clock().now_ns() +
+                                                       kNsPerMs);  // deferred
+                           tcp.on_rexmit_timer(*this);
+                       }
+                   }),
+      delack_timer(t.timers(),
+                   [this] {
+                       if (auto self = weak_from_this().lock()) {
+                           std::unique_lock l(slock);
+                           if (owned)
+                               return delack_timer.arm(tcp.timers().clock().now_ns() + kNsPerMs);
+                           tcp.on_delack_timer(*this);
+                       }
+                   }),
       keepalive_timer(t.timers(), [this] {
           if (auto self = weak_from_this().lock()) {
               std::unique_lock l(slock);
@@ -146,7 +151,9 @@ void TcpSock::wake() {
     if (on_wake) on_wake();
 }
 
-std::uint32_t TcpSock::unsent_end() const { return snd_una + static_cast<std::uint32_t>(sndq.size()); }
+std::uint32_t TcpSock::unsent_end() const {
+    return snd_una + static_cast<std::uint32_t>(sndq.size());
+}
 
 // ---- Tcp ----
 
@@ -222,8 +229,8 @@ void Tcp::unhash(TcpSock& sk) {
     sk.hashed = false;
 }
 
-std::shared_ptr<TcpSock> Tcp::lookup_established(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
-                                                 std::uint16_t rport) {
+std::shared_ptr<TcpSock> Tcp::lookup_established(Ipv4Address laddr, std::uint16_t lport,
+                                                 Ipv4Address raddr, std::uint16_t rport) {
     std::lock_guard lock(tables_mu_);
     auto it = ehash_.find(Key{laddr.value, raddr.value, lport, rport});
     return it == ehash_.end() ? nullptr : it->second;
@@ -256,7 +263,8 @@ void Tcp::rcv(PacketPtr pkt) {
     if (pkt->pkt_type != PacketType::host) return drop(DropReason::not_specified);
     stats_.tcp.inc(TcpMib::InSegs);
     const wire::TcpView th(pkt->bytes());
-    std::shared_ptr<TcpSock> sk = lookup_established(iph.dst(), th.dst_port(), iph.src(), th.src_port());
+    std::shared_ptr<TcpSock> sk =
+        lookup_established(iph.dst(), th.dst_port(), iph.src(), th.src_port());
     if (!sk) sk = lookup_listener(iph.dst(), th.dst_port());
     if (!sk) {
         // No socket: a RST (tcp_v4_send_reset), never in reply to a RST.
@@ -300,8 +308,10 @@ bool Tcp::sending() {
                 break;
             case TcpState::fin_wait1:
             case TcpState::closing:
-            case TcpState::last_ack: return true;  // our FIN is not acknowledged yet
-            default: break;
+            case TcpState::last_ack:
+                return true;  // our FIN is not acknowledged yet
+            default:
+                break;
         }
     }
     return false;
@@ -331,7 +341,8 @@ std::uint16_t Tcp::route_mss(Ipv4Address raddr) {
     return static_cast<std::uint16_t>(mtu - 40);
 }
 
-std::uint32_t Tcp::isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport) {
+std::uint32_t Tcp::isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
+                       std::uint16_t rport) {
     // RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock
     // (secure_tcp_seq: the clock in ns >> 6, ~64 ns; the RFC's 4 µs is a minimum rate).
     const auto f = static_cast<std::uint32_t>(
@@ -348,24 +359,31 @@ constexpr std::uint32_t kCookieBits = 24;
 constexpr std::uint32_t kCookieMask = (1u << kCookieBits) - 1;
 }  // namespace
 
-std::uint32_t Tcp::cookie(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport,
-                          std::uint32_t seq, std::uint32_t minute, std::uint32_t mssind) {
+std::uint32_t Tcp::cookie(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
+                          std::uint16_t rport, std::uint32_t seq, std::uint32_t minute,
+                          std::uint32_t mssind) {
     // secure_tcp_syn_cookie: H1 + their ISN + (minute << 24) + ((H2(minute) + data) & mask)
     const std::uint32_t ports = std::uint32_t{lport} << 16 | rport;
-    const auto h1 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, 0, cookie_key_));
-    const auto h2 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, minute, cookie_key_) >> 32);
+    const auto h1 =
+        static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, 0, cookie_key_));
+    const auto h2 = static_cast<std::uint32_t>(
+        siphash_4u32(raddr.value, laddr.value, ports, minute, cookie_key_) >> 32);
     return h1 + seq + (minute << kCookieBits) + ((h2 + mssind) & kCookieMask);
 }
 
-std::optional<std::uint16_t> Tcp::cookie_check(const wire::TcpView& th, Ipv4Address laddr, Ipv4Address raddr) {
+std::optional<std::uint16_t> Tcp::cookie_check(const wire::TcpView& th, Ipv4Address laddr,
+                                               Ipv4Address raddr) {
     const std::uint32_t their_isn = th.seq() - 1, cookie_val = th.ack() - 1;
     const std::uint32_t ports = std::uint32_t{th.dst_port()} << 16 | th.src_port();
-    const auto h1 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, 0, cookie_key_));
+    const auto h1 =
+        static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, 0, cookie_key_));
     const std::uint32_t diff = cookie_val - h1 - their_isn;
     const std::uint32_t minute = diff >> kCookieBits;
     const auto now_minute = static_cast<std::uint32_t>(stack_.clock().now_ns() / (60 * kNsPerSec));
-    if (((now_minute - minute) & (0xffffffffu >> kCookieBits)) > 2) return std::nullopt;  // MAX_SYNCOOKIE_AGE
-    const auto h2 = static_cast<std::uint32_t>(siphash_4u32(raddr.value, laddr.value, ports, minute, cookie_key_) >> 32);
+    if (((now_minute - minute) & (0xffffffffu >> kCookieBits)) > 2)
+        return std::nullopt;  // MAX_SYNCOOKIE_AGE
+    const auto h2 = static_cast<std::uint32_t>(
+        siphash_4u32(raddr.value, laddr.value, ports, minute, cookie_key_) >> 32);
     const std::uint32_t mssind = (diff - h2) & kCookieMask;
     if (mssind >= std::size(kCookieMss)) return std::nullopt;
     return kCookieMss[mssind];
@@ -385,7 +403,8 @@ std::shared_ptr<TcpSock> Tcp::make_child(TcpSock& listener, Ipv4Address laddr, I
     child->rcv_wup = child->rcv_nxt;
     child->snd_wnd = th.window();  // a SYN's window is never scaled (RFC 7323 2.2)
     child->snd_wl1 = th.seq();
-    child->peer_mss = opts.mss.value_or(536);
+    child->user_mss = listener.user_mss;
+    child->peer_mss = mss_clamp(listener, opts.mss.value_or(536));  // tcp_parse_options' clamp
     child->wscale_ok = opts.wscale.has_value() && config().tcp_window_scaling;
     child->snd_wscale = child->wscale_ok ? *opts.wscale : 0;
     child->ts_ok = opts.timestamp.has_value() && config().tcp_timestamps;
@@ -395,16 +414,19 @@ std::shared_ptr<TcpSock> Tcp::make_child(TcpSock& listener, Ipv4Address laddr, I
     }
     child->sack_ok = opts.sack_permitted && config().tcp_sack;
     // tcp_ecn_create_request: an ECN-setup SYN (ECE and CWR) and tcp_ecn 1 or 2.
-    if ((th.flags() & wire::kTcpEce) && (th.flags() & wire::kTcpCwr) && config().tcp_ecn) child->ecn_flags = TcpSock::kEcnOk;
+    if ((th.flags() & wire::kTcpEce) && (th.flags() & wire::kTcpCwr) && config().tcp_ecn)
+        child->ecn_flags = TcpSock::kEcnOk;
     child->ca_ops = listener.ca_ops;  // TCP_CONGESTION set on the listener is inherited
     // tcp_openreq_init_rwin: the SYN-ACK's window in segments of what we will receive.
-    child->advmss = route_mss(raddr);
-    select_initial_window(*child, static_cast<std::uint16_t>(child->advmss - (child->ts_ok ? 12 : 0)),
+    child->advmss = mss_clamp(listener, route_mss(raddr));
+    select_initial_window(*child,
+                          static_cast<std::uint16_t>(child->advmss - (child->ts_ok ? 12 : 0)),
                           child->wscale_ok);
     return child;
 }
 
-void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, const wire::TcpOptions& opts) {
+void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th,
+                     const wire::TcpOptions& opts) {
     const wire::Ipv4View iph(pkt->network_bytes());
     auto drop = [&](DropReason r) { stack_.net_rx().drops().kfree_skb_reason(std::move(pkt), r); };
     const std::uint8_t flags = th.flags();
@@ -417,11 +439,13 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
                 auto child = make_child(listener, iph.dst(), iph.src(), th, wire::TcpOptions{});
                 child->peer_mss = *mss;
                 child->iss = th.ack() - 1;
+                child->snd_sml = child->iss;
                 child->snd_una = child->iss;  // the ACK in hand acknowledges our (cookie) SYN
                 child->snd_nxt = th.ack();
                 child->irs = th.seq() - 1;
                 child->rcv_nxt = child->rcv_wup = th.seq();
-                child->wscale_ok = child->ts_ok = child->sack_ok = false;  // the cookie kept no options
+                child->wscale_ok = child->ts_ok = child->sack_ok =
+                    false;  // the cookie kept no options
                 child->snd_wscale = 0;
                 child->snd_wnd = th.window();
                 child->advmss = route_mss(iph.src());
@@ -450,7 +474,8 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
             return drop(DropReason::not_specified);
         }
     }
-    const bool syn_queue_full = listener.syn_queue.load() >= std::min(listener.backlog + 1, config().tcp_max_syn_backlog);
+    const bool syn_queue_full =
+        listener.syn_queue.load() >= std::min(listener.backlog + 1, config().tcp_max_syn_backlog);
     if (syn_queue_full) {
         if (!config().tcp_syncookies) {
             stats_.ext.inc(TcpExtMib::ListenDrops);
@@ -468,7 +493,8 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
         tmp.raddr = iph.src();
         tmp.lport = th.dst_port();
         tmp.rport = th.src_port();
-        tmp.iss = cookie(iph.dst(), th.dst_port(), iph.src(), th.src_port(), th.seq(), minute, mssind);
+        tmp.iss =
+            cookie(iph.dst(), th.dst_port(), iph.src(), th.src_port(), th.seq(), minute, mssind);
         tmp.snd_nxt = tmp.iss;
         tmp.rcv_nxt = th.seq() + 1;
         tmp.state = TcpState::syn_recv;
@@ -480,6 +506,7 @@ void Tcp::rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, 
     }
     auto child = make_child(listener, iph.dst(), iph.src(), th, opts);
     child->iss = isn(child->laddr, child->lport, child->raddr, child->rport);
+    child->snd_sml = child->iss;
     child->snd_una = child->iss;
     child->snd_nxt = child->iss;
     child->state = TcpState::syn_recv;
@@ -515,22 +542,27 @@ std::error_code Tcp::connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port) 
     Route rt;
     const Ipv4Address src = sk.binding.bound ? sk.binding.addr : Ipv4Address{};
     if (std::error_code ec = stack_.ip().route_output(addr, src, nullptr, rt)) return ec;
-    if (rt.type == RouteType::broadcast) return std::make_error_code(std::errc::network_unreachable);
+    if (rt.type == RouteType::broadcast)
+        return std::make_error_code(std::errc::network_unreachable);
     sk.laddr = rt.src;
     sk.raddr = rt.dst;
     sk.rport = port;
     if (!sk.binding.bound) {
-        auto free = [&](std::uint16_t p) { return !lookup_established(sk.laddr, p, sk.raddr, port); };
-        if (std::error_code ec = ports_.bind_connect(sk.binding, sk.laddr, sk.raddr, port, free)) return ec;
+        auto free = [&](std::uint16_t p) {
+            return !lookup_established(sk.laddr, p, sk.raddr, port);
+        };
+        if (std::error_code ec = ports_.bind_connect(sk.binding, sk.laddr, sk.raddr, port, free))
+            return ec;
     } else if (lookup_established(sk.laddr, sk.binding.port, sk.raddr, port)) {
         return std::make_error_code(std::errc::address_not_available);
     }
     sk.lport = sk.binding.port;
     sk.iss = isn(sk.laddr, sk.lport, sk.raddr, sk.rport);
+    sk.snd_sml = sk.iss;
     sk.snd_una = sk.iss;
     sk.snd_nxt = sk.iss;
     set_state(sk, TcpState::syn_sent);
-    sk.advmss = route_mss(sk.raddr);
+    sk.advmss = mss_clamp(sk, route_mss(sk.raddr));
     sk.mss = sk.advmss;
     sk.wscale_ok = config().tcp_window_scaling;  // offered; rcv_syn_sent learns if accepted
     select_initial_window(sk, sk.advmss, sk.wscale_ok);
@@ -558,10 +590,25 @@ std::error_code Tcp::listen(TcpSock& sk, int backlog) {
     return {};
 }
 
-std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data) {
+std::size_t Tcp::sendmsg(TcpSock& sk, std::span<const std::uint8_t> data, TcpSendFlags flags) {
     const std::size_t n = sk.sndq.push(data);
-    if (n) push_pending(sk);
+    if (n) {
+        sk.push_mark = !flags.more;  // tcp_push marks the write's end unless MSG_MORE
+        sk.nagle_push = false;       // tcp_skb_entail: new data ends a TCP_NAGLE_PUSH
+        // MSG_EOR on the whole write: its last skb takes nothing more, so its PSH stays.
+        if (flags.eor && n == data.size()) sk.eor_marks.push_back({sk.unsent_end(), !flags.more});
+        push_pending(sk, flags.more ? Push::more : Push::normal);
+    }
     return n;
+}
+
+// __tcp_sock_set_cork: corked, only full segments leave; uncorking pushes what waited
+// (regardless of Nagle with TCP_NODELAY).
+void Tcp::set_cork(TcpSock& sk, bool on) {
+    sk.cork = on;
+    if (on) return;
+    if (sk.nodelay) sk.nagle_push = true;
+    push_pending(sk);
 }
 
 std::size_t Tcp::recvmsg(TcpSock& sk, std::span<std::uint8_t> out) {
@@ -587,12 +634,18 @@ std::size_t Tcp::recvmsg(TcpSock& sk, std::span<std::uint8_t> out) {
 void Tcp::shutdown_wr(TcpSock& sk) {
     if (sk.fin_queued) return;
     switch (sk.state) {
-        case TcpState::established: set_state(sk, TcpState::fin_wait1); break;
-        case TcpState::close_wait: set_state(sk, TcpState::last_ack); break;
+        case TcpState::established:
+            set_state(sk, TcpState::fin_wait1);
+            break;
+        case TcpState::close_wait:
+            set_state(sk, TcpState::last_ack);
+            break;
         case TcpState::syn_sent:
         case TcpState::close:
-        case TcpState::listen: return;
-        default: break;
+        case TcpState::listen:
+            return;
+        default:
+            break;
     }
     sk.fin_queued = true;
     push_pending(sk);
@@ -619,8 +672,11 @@ void Tcp::close(TcpSock& sk) {
             return;
         }
         case TcpState::syn_sent:
-        case TcpState::close: done(sk); return;
-        default: break;
+        case TcpState::close:
+            done(sk);
+            return;
+        default:
+            break;
     }
     // Unread data at close means the application lost it: RST, not FIN (RFC 2525 2.17).
     if (sk.rcvq.size() > 0) {
@@ -660,8 +716,8 @@ void Tcp::done(TcpSock& sk) {
 namespace vlo {
 
 // tcp_v4_err: an ICMP error about one of our segments. Only a segment we have in flight counts
-// (RFC 5927 4.1: the quoted sequence number must lie between SND.UNA and SND.NXT). A hard error ends a
-// connection still being set up; an established one only remembers it (sk_err_soft), as a
+// (RFC 5927 4.1: the quoted sequence number must lie between SND.UNA and SND.NXT). A hard error
+// ends a connection still being set up; an established one only remembers it (sk_err_soft), as a
 // router's complaint is no proof the path is gone (RFC 1122 4.2.3.9).
 void Tcp::err(std::uint8_t type, std::uint8_t code, std::uint32_t info, const wire::Ipv4View& inner,
               std::span<const std::uint8_t> transport) {

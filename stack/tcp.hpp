@@ -29,8 +29,8 @@
 #include "stack/port_table.hpp"
 #include "stack/seq_wait.hpp"
 #include "stack/siphash.hpp"
-#include "stack/tcp_cong.hpp"
 #include "stack/tcp_config.hpp"
+#include "stack/tcp_cong.hpp"
 #include "stack/tcp_mib.hpp"
 #include "stack/tcp_rtx_queue.hpp"
 #include "stack/tcp_seq.hpp"
@@ -44,20 +44,31 @@ class Tcp;
 
 // include/net/tcp_states.h numbering, so states print as /proc/net/tcp shows them.
 enum class TcpState : std::uint8_t {
-    established = 1, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait,
-    last_ack, listen, closing,
+    established = 1,
+    syn_sent,
+    syn_recv,
+    fin_wait1,
+    fin_wait2,
+    time_wait,
+    close,
+    close_wait,
+    last_ack,
+    listen,
+    closing,
 };
 const char* tcp_state_name(TcpState s);
 
 // tcp_time_stamp_ms: the clock TCP timestamps (TSval) and retrans_stamp count in.
-constexpr std::uint32_t tcp_time_stamp_ms(Nanos now) { return static_cast<std::uint32_t>(now / kNsPerMs); }
+constexpr std::uint32_t tcp_time_stamp_ms(Nanos now) {
+    return static_cast<std::uint32_t>(now / kNsPerMs);
+}
 
 // A byte ring with a fixed capacity: the send queue (from snd_una) and the receive queue. The
 // memory is taken as data arrives, growing by doubling up to the capacity (as the kernel
 // charges sk_wmem/sk_rmem per skb rather than reserving sk_sndbuf up front), so listeners,
 // idle and request/response sockets cost little and a connection never zero-fills megabytes.
 class ByteRing {
-public:
+  public:
     static constexpr std::size_t kMinAlloc = 4096;
 
     explicit ByteRing(std::size_t capacity = 0) : capacity_(capacity) {}
@@ -65,18 +76,24 @@ public:
     std::size_t capacity() const { return capacity_; }
     std::size_t free() const { return capacity_ - size_; }
     std::size_t allocated() const { return buf_.size(); }
-    std::size_t push(std::span<const std::uint8_t> in);       // appends what fits
+    std::size_t push(std::span<const std::uint8_t> in);                    // appends what fits
     void copy_out(std::size_t offset, std::span<std::uint8_t> out) const;  // peek
-    void pop(std::size_t n);                                   // drops from the front
-    void release_if_empty();                                   // gives the memory back
+    void pop(std::size_t n);                                               // drops from the front
+    void release_if_empty();                                               // gives the memory back
 
-private:
+  private:
     void grow(std::size_t needed);  // to at least `needed` bytes, contents kept in order
 
     std::size_t capacity_;
     std::vector<std::uint8_t> buf_;
     std::size_t head_ = 0;
     std::size_t size_ = 0;
+};
+
+// A write's flags beyond its bytes (tcp_sendmsg's MSG_MORE and MSG_EOR).
+struct TcpSendFlags {
+    bool more = false;  // MSG_MORE: more follows: no PSH, a final partial segment waits
+    bool eor = false;   // MSG_EOR: the data ends a record: nothing later shares its segments
 };
 
 struct TcpSock : std::enable_shared_from_this<TcpSock> {
@@ -94,7 +111,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
 
     // Send sequence space (RFC 9293 3.3.1).
     std::uint32_t iss = 0, snd_una = 0, snd_nxt = 0, snd_wl1 = 0, snd_wl2 = 0;
-    std::uint32_t snd_wnd = 0;   // scaled, in bytes
+    std::uint32_t snd_wnd = 0;  // scaled, in bytes
     std::uint32_t max_window = 0;
     std::uint8_t snd_wscale = 0;
     std::uint16_t mss = 536;     // our segment payload limit (mss_cache), options excluded
@@ -107,8 +124,9 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::uint8_t rcv_wscale = 0;
     bool wscale_ok = false, ts_ok = false, sack_ok = false;
     std::uint32_t ts_recent = 0;
-    Nanos ts_recent_stamp = 0;       // when ts_recent was stored (0: never), for PAWS
+    Nanos ts_recent_stamp = 0;  // when ts_recent was stored (0: never), for PAWS
     std::uint16_t peer_mss = 536;
+    std::uint16_t user_mss = 0;  // TCP_MAXSEG (rx_opt.user_mss): caps both MSSes; 0: none
 
     // Queues. sndq holds [snd_una, end of written data); rcvq holds in-order unread data.
     ByteRing sndq, rcvq;
@@ -126,15 +144,15 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     bool dsack = false;
 
     // The sender's scoreboard, in segments as struct tcp_sock counts them.
-    RtxQueue rtx;                    // [snd_una, snd_nxt) segment by segment
-    std::uint32_t sacked_out = 0;    // SACKed segments
-    std::uint32_t lost_out = 0;      // segments marked lost
-    std::uint32_t retrans_out = 0;   // retransmitted segments not yet delivered
+    RtxQueue rtx;                   // [snd_una, snd_nxt) segment by segment
+    std::uint32_t sacked_out = 0;   // SACKed segments
+    std::uint32_t lost_out = 0;     // segments marked lost
+    std::uint32_t retrans_out = 0;  // retransmitted segments not yet delivered
     std::uint32_t total_retrans = 0;
-    std::uint32_t delivered = 0;     // segments delivered (acked or sacked), ever
-    std::uint32_t reordering = 3;    // tcp_reordering: the dupthresh in segments
-    std::uint32_t reord_seen = 0;    // reordering events (RACK widens its window after one)
-    std::uint32_t high_seq = 0;      // snd_nxt when recovery or loss began
+    std::uint32_t delivered = 0;   // segments delivered (acked or sacked), ever
+    std::uint32_t reordering = 3;  // tcp_reordering: the dupthresh in segments
+    std::uint32_t reord_seen = 0;  // reordering events (RACK widens its window after one)
+    std::uint32_t high_seq = 0;    // snd_nxt when recovery or loss began
     TcpCaState ca_state = TcpCaState::open;
     // Undo of a spurious reduction (tcp_undo_cwnd_reduction): the marker is snd_una when the
     // episode began (0: nothing to undo); undo_retrans counts retransmissions not yet proved
@@ -162,19 +180,25 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     // every segment until the peer's CWR (a CE mark arrived).
     enum EcnFlags : std::uint8_t { kEcnOk = 1, kEcnQueueCwr = 2, kEcnDemandCwr = 4 };
     std::uint8_t ecn_flags = 0;
-    std::uint16_t mtu_info = 0;      // an ICMP's next-hop MTU waiting to be applied (tp->mtu_info)
-    std::uint16_t pmtu = 0;          // the path MTU this connection sends with (icsk_pmtu_cookie)
+    std::uint16_t mtu_info = 0;  // an ICMP's next-hop MTU waiting to be applied (tp->mtu_info)
+    std::uint16_t pmtu = 0;      // the path MTU this connection sends with (icsk_pmtu_cookie)
     // What the retransmission timer is armed for (icsk_pending).
-    enum class Pending : std::uint8_t { none, retrans, probe0, loss_probe, reo_timeout } pending = Pending::none;
+    enum class Pending : std::uint8_t {
+        none,
+        retrans,
+        probe0,
+        loss_probe,
+        reo_timeout
+    } pending = Pending::none;
 
     // RTT and retransmission (RFC 6298).
     Nanos srtt = 0, rttvar = 0, rto, min_rtt = 0;  // min_rtt 0: no sample yet
-    Nanos mdev = 0, mdev_max = 0;    // tcp_rtt_estimator's mdev_us (4x the mean deviation)
-    std::uint32_t rttvar_seq = 0;    // rttvar decays once per window of data (tp->rtt_seq)
-    int backoff = 0;         // icsk_backoff: doublings since the last good ACK
-    int retransmits = 0;     // consecutive timeouts of the same data
+    Nanos mdev = 0, mdev_max = 0;  // tcp_rtt_estimator's mdev_us (4x the mean deviation)
+    std::uint32_t rttvar_seq = 0;  // rttvar decays once per window of data (tp->rtt_seq)
+    int backoff = 0;               // icsk_backoff: doublings since the last good ACK
+    int retransmits = 0;           // consecutive timeouts of the same data
     std::uint32_t rtt_seq = 0;
-    Nanos rtt_start = 0;     // 0: no SYN being timed (Karn)
+    Nanos rtt_start = 0;  // 0: no SYN being timed (Karn)
     // Congestion control, in segments (snd_cwnd...), with the algorithm's hooks and state.
     std::uint32_t snd_cwnd = 10, snd_ssthresh = 0x7fffffff, snd_cwnd_cnt = 0, snd_cwnd_clamp = ~0u;
     std::uint32_t max_packets_out = 0, cwnd_usage_seq = 0;
@@ -194,7 +218,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     Nanos lsndtime = 0, last_ack_recv = 0, last_data_recv = 0;
 
     // Delayed ACK (tcp_send_delayed_ack) and what is owed.
-    int quick_acks = 0;      // ACK every segment for a while after start (quickack mode)
+    int quick_acks = 0;  // ACK every segment for a while after start (quickack mode)
     int segs_since_ack = 0;
     bool ack_pending = false;
 
@@ -202,6 +226,17 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
 
     // Options from setsockopt.
     bool nodelay = false;
+    bool cork = false;          // TCP_CORK (TCP_NAGLE_CORK): only full segments go
+    bool nagle_push = false;    // TCP_NAGLE_PUSH: the next push ignores Nagle and the cork
+    bool push_mark = true;      // tcp_mark_push: the end of the queued data carries PSH
+    std::uint32_t snd_sml = 0;  // end of the last small segment sent (Minshall's Nagle)
+    // Ends of MSG_EOR records not yet sent (TCP_SKB_CB(skb)->eor), with the PSH the write
+    // left there: segments and GSO packets stop at each.
+    struct EorMark {
+        std::uint32_t seq;
+        bool psh;
+    };
+    std::deque<EorMark> eor_marks;
     bool keepalive = false;
     int keepalive_probes_sent = 0;
 
@@ -211,13 +246,13 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::atomic<int> syn_queue{0};  // children in SYN_RECV
     std::mutex accept_mu;
     std::deque<std::shared_ptr<TcpSock>> accept_queue;  // guarded by accept_mu
-    std::weak_ptr<TcpSock> parent;  // a SYN_RECV child's listener
+    std::weak_ptr<TcpSock> parent;                      // a SYN_RECV child's listener
     int synack_retries = 0;
 
     // Errors and user-visible state.
     std::error_code err;       // sk_err: reported once by the next call
     std::error_code soft_err;  // sk_err_soft: reported only if the connection then times out
-    bool orphan = false;  // closed by the user, lingering in the protocol
+    bool orphan = false;       // closed by the user, lingering in the protocol
     std::uint16_t ip_id = 0;
 
     // The socket lock (see the file comment).
@@ -233,7 +268,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
     std::mutex wait_mu;
     std::function<void()> on_wake;  // guarded by wait_mu
 
-    Timer rexmit_timer;     // retransmission, SYN, persist
+    Timer rexmit_timer;  // retransmission, SYN, persist
     Timer delack_timer;
     Timer keepalive_timer;  // also FIN_WAIT2 and TIME_WAIT
 
@@ -243,16 +278,20 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
 
     std::uint32_t flight() const { return snd_nxt - snd_una; }  // bytes
     // tcp_in_cwnd_reduction: CWR or Recovery, where PRR sets the window.
-    bool in_cwnd_reduction() const { return ca_state == TcpCaState::cwr || ca_state == TcpCaState::recovery; }
+    bool in_cwnd_reduction() const {
+        return ca_state == TcpCaState::cwr || ca_state == TcpCaState::recovery;
+    }
     std::uint32_t packets_out() const { return static_cast<std::uint32_t>(rtx.size()); }
-    // tcp_packets_in_flight: sent, less what left the network (sacked or lost), plus retransmissions.
-    std::uint32_t packets_in_flight() const { return packets_out() - (sacked_out + lost_out) + retrans_out; }
+    // tcp_packets_in_flight: sent, less what left the network (sacked or lost), plus
+    // retransmissions.
+    std::uint32_t packets_in_flight() const {
+        return packets_out() - (sacked_out + lost_out) + retrans_out;
+    }
     std::uint32_t unsent_end() const;  // sequence just past the last byte written (not FIN)
 };
 
-
 class Tcp final : public InetProtocol {
-public:
+  public:
     explicit Tcp(Stack& stack);
     ~Tcp() override;
 
@@ -272,8 +311,9 @@ public:
     // Socket operations, called by TcpSocket with the socket owned.
     std::error_code connect(TcpSock& sk, Ipv4Address addr, std::uint16_t port);
     std::error_code listen(TcpSock& sk, int backlog);
-    std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data);  // bytes queued
-    std::size_t recvmsg(TcpSock& sk, std::span<std::uint8_t> out);         // bytes read
+    std::size_t sendmsg(TcpSock& sk, std::span<const std::uint8_t> data,
+                        TcpSendFlags flags = {});                   // tcp_sendmsg: bytes queued
+    std::size_t recvmsg(TcpSock& sk, std::span<std::uint8_t> out);  // bytes read
     void shutdown_wr(TcpSock& sk);
     // TCP_CONGESTION (tcp_set_congestion_control): ENOENT for a name nobody registered.
     std::error_code set_congestion_control(TcpSock& sk, std::string_view name);
@@ -290,7 +330,13 @@ public:
 
     // Processing of a segment for sk, with sk locked (by slock or ownership).
     void do_rcv(TcpSock& sk, PacketPtr pkt);
-    void push_pending(TcpSock& sk);  // tcp_push: send what Nagle and the windows allow
+    // How a push treats a final partial segment (tcp_push's nonagle): as the socket's options
+    // say; corked for this call (MSG_MORE); regardless (TCP_NAGLE_PUSH); or one segment,
+    // PSH set, whatever Nagle and cwnd say (tcp_write_wakeup, for the probe timer).
+    enum class Push : std::uint8_t { normal, more, forced, probe };
+    // tcp_push / tcp_write_xmit: send what Nagle and the windows allow.
+    void push_pending(TcpSock& sk, Push mode = Push::normal);
+    void set_cork(TcpSock& sk, bool on);  // TCP_CORK
     void send_ack(TcpSock& sk);
     // tcp_v4_mtu_reduced: an ICMP said the path takes less; with sk locked.
     void mtu_reduced(TcpSock& sk);
@@ -299,8 +345,7 @@ public:
     void on_delack_timer(TcpSock& sk);
     void on_keepalive_timer(TcpSock& sk);
 
-
-private:
+  private:
     struct Key {
         std::uint32_t laddr, raddr;
         std::uint16_t lport, rport;
@@ -310,16 +355,22 @@ private:
         std::size_t operator()(const Key& k) const;
     };
 
-    std::shared_ptr<TcpSock> lookup_established(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
-                                                std::uint16_t rport);
+    std::shared_ptr<TcpSock> lookup_established(Ipv4Address laddr, std::uint16_t lport,
+                                                Ipv4Address raddr, std::uint16_t rport);
     std::shared_ptr<TcpSock> lookup_listener(Ipv4Address laddr, std::uint16_t lport);
-    void rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th, const wire::TcpOptions& opts);
-    void rcv_syn_sent(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts, const Packet& pkt);
-    void rcv_state_process(TcpSock& sk, PacketPtr pkt, const wire::TcpView& th, const wire::TcpOptions& opts);
-    bool paws_discard(const TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts) const;
+    void rcv_listen(TcpSock& listener, PacketPtr pkt, const wire::TcpView& th,
+                    const wire::TcpOptions& opts);
+    void rcv_syn_sent(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts,
+                      const Packet& pkt);
+    void rcv_state_process(TcpSock& sk, PacketPtr pkt, const wire::TcpView& th,
+                           const wire::TcpOptions& opts);
+    bool paws_discard(const TcpSock& sk, const wire::TcpView& th,
+                      const wire::TcpOptions& opts) const;
     // tcp_ack: false when the segment must go no further; `reason` says why if it is a discard.
-    bool ack_process(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts, DropReason& reason);
-    DropReason data_queue(TcpSock& sk, const wire::TcpView& th);  // why it took none, or not_dropped
+    bool ack_process(TcpSock& sk, const wire::TcpView& th, const wire::TcpOptions& opts,
+                     DropReason& reason);
+    DropReason data_queue(TcpSock& sk,
+                          const wire::TcpView& th);  // why it took none, or not_dropped
     void fin_received(TcpSock& sk);
     void established(TcpSock& sk);
     void child_established(TcpSock& child);
@@ -330,34 +381,42 @@ private:
     void send_reset(const Packet& pkt, const wire::TcpView& th);  // tcp_v4_send_reset
     void send_syn(TcpSock& sk);
     void send_synack(TcpSock& sk);
-    void retransmit_timer(TcpSock& sk);  // tcp_retransmit_timer
-    void probe_timer(TcpSock& sk);       // tcp_probe_timer: the zero-window probe
-    void arm_rexmit(TcpSock& sk);        // the SYN and SYN-ACK timer
+    void retransmit_timer(TcpSock& sk);          // tcp_retransmit_timer
+    void probe_timer(TcpSock& sk);               // tcp_probe_timer: the zero-window probe
+    void arm_rexmit(TcpSock& sk);                // the SYN and SYN-ACK timer
     void rtt_estimator(TcpSock& sk, Nanos rtt);  // tcp_rtt_estimator + tcp_set_rto
     void schedule_ack(TcpSock& sk, bool immediate);
     // Builds and sends one segment; `payload_off` is the offset into sndq.
     void transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size_t payload_off,
                   std::size_t payload_len, bool syn_options);
-    void drop(PacketPtr pkt, DropReason reason);  // tcp_drop_reason
+    void drop(PacketPtr pkt, DropReason reason);         // tcp_drop_reason
     std::uint32_t current_mss(const TcpSock& sk) const;  // tcp_current_mss
-    void update_pacing_rate(TcpSock& sk);                 // tcp_update_pacing_rate
+    // tcp_mss_clamp: an MSS no larger than the user's TCP_MAXSEG.
+    static std::uint16_t mss_clamp(const TcpSock& sk, std::uint16_t mss) {
+        return sk.user_mss && sk.user_mss < mss ? sk.user_mss : mss;
+    }
+    void update_pacing_rate(TcpSock& sk);                                // tcp_update_pacing_rate
     std::uint32_t tso_segs(const TcpSock& sk, std::uint32_t mss) const;  // tcp_tso_segs
-    std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room) const;
+    std::uint32_t gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room,
+                                 Push mode, bool tail) const;
+    bool nagle_holds(const TcpSock& sk, Push mode) const;  // tcp_nagle_test, for a partial segment
     void send_dupack(TcpSock& sk, const wire::TcpView& th);  // tcp_send_dupack (with a D-SACK)
     void init_transfer(TcpSock& sk);  // tcp_init_transfer: cwnd, congestion control, windows
-    void select_initial_window(TcpSock& sk, std::uint16_t mss, bool wscale_ok);  // tcp_select_initial_window
+    void select_initial_window(TcpSock& sk, std::uint16_t mss,
+                               bool wscale_ok);  // tcp_select_initial_window
 
     // ---- loss recovery (tcp_recovery.cpp), Linux's tcp_ack machinery ----
-    struct SackState {  // what one ACK's SACK blocks revealed (tcp_sacktag_state)
+    struct SackState {            // what one ACK's SACK blocks revealed (tcp_sacktag_state)
         std::uint32_t reord = 0;  // the lowest sequence delivered out of order
-        Nanos first_sackt = 0;    // send times of the first and last newly SACKed, never retransmitted
+        Nanos first_sackt =
+            0;  // send times of the first and last newly SACKed, never retransmitted
         Nanos last_sackt = 0;
         std::uint32_t sack_delivered = 0;
         int flag = 0;
     };
     enum class Rexmit : std::uint8_t { none, lost, new_data };  // REXMIT_*
-    int sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack, std::uint32_t prior_snd_una,
-                SackState& st);
+    int sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack,
+                std::uint32_t prior_snd_una, SackState& st);
     void sacktag_one(TcpSock& sk, TxSeg& seg, bool dup_sack, SackState& st);
     int clean_rtx_queue(TcpSock& sk, std::uint32_t ack, std::uint32_t prior_fack, SackState& st);
     void ack_update_rtt(TcpSock& sk, int flag, Nanos seq_rtt, Nanos sack_rtt, Nanos ca_rtt);
@@ -380,8 +439,10 @@ private:
     void end_cwnd_reduction(TcpSock& sk);
     void enter_recovery(TcpSock& sk);
     void enter_loss(TcpSock& sk);
-    void cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacked, int newly_lost, int flag);
-    void fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_dupack, int& flag, Rexmit& rexmit);
+    void cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacked, int newly_lost,
+                      int flag);
+    void fastretrans_alert(TcpSock& sk, std::uint32_t prior_snd_una, int num_dupack, int& flag,
+                           Rexmit& rexmit);
     void process_loss(TcpSock& sk, int flag, int num_dupack, Rexmit& rexmit);
     bool packet_delayed(const TcpSock& sk) const;
     bool may_undo(const TcpSock& sk) const;
@@ -396,8 +457,9 @@ private:
     void remove_reno_sacks(TcpSock& sk, int acked);
     void xmit_recovery(TcpSock& sk, Rexmit rexmit);
     void xmit_retransmit_queue(TcpSock& sk);
-    void retransmit_once(TcpSock& sk, TxSeg& seg);  // __tcp_retransmit_skb
-    void retransmit_seg(TcpSock& sk, TxSeg& seg);   // tcp_retransmit_skb
+    // __tcp_retransmit_skb; `gso_psh`: the segment ends a GSO packet of several.
+    void retransmit_once(TcpSock& sk, TxSeg& seg, bool gso_psh = false);
+    void retransmit_seg(TcpSock& sk, TxSeg& seg, bool gso_psh = false);  // tcp_retransmit_skb
     bool schedule_loss_probe(TcpSock& sk, bool advancing_rto);
     void send_loss_probe(TcpSock& sk);
     void process_tlp_ack(TcpSock& sk, std::uint32_t ack, int flag);
@@ -414,10 +476,13 @@ private:
     static std::uint32_t receive_window(const TcpSock& sk);  // tcp_receive_window
     std::uint16_t select_window(TcpSock& sk);                // tcp_select_window
     std::uint32_t window_space(const TcpSock& sk) const;     // __tcp_select_window, in bytes
-    std::uint32_t isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport);
-    std::uint32_t cookie(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr, std::uint16_t rport,
-                         std::uint32_t seq, std::uint32_t minute, std::uint32_t mssind);
-    std::optional<std::uint16_t> cookie_check(const wire::TcpView& th, Ipv4Address laddr, Ipv4Address raddr);
+    std::uint32_t isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
+                      std::uint16_t rport);
+    std::uint32_t cookie(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr,
+                         std::uint16_t rport, std::uint32_t seq, std::uint32_t minute,
+                         std::uint32_t mssind);
+    std::optional<std::uint16_t> cookie_check(const wire::TcpView& th, Ipv4Address laddr,
+                                              Ipv4Address raddr);
     std::shared_ptr<TcpSock> new_sock();
     std::shared_ptr<TcpSock> make_child(TcpSock& listener, Ipv4Address laddr, Ipv4Address raddr,
                                         const wire::TcpView& th, const wire::TcpOptions& opts);

@@ -15,7 +15,9 @@ using wire::TcpOptions;
 using wire::TcpView;
 
 void Tcp::set_state(TcpSock& sk, TcpState next) {
-    const auto counted = [](TcpState s) { return s == TcpState::established || s == TcpState::close_wait; };
+    const auto counted = [](TcpState s) {
+        return s == TcpState::established || s == TcpState::close_wait;
+    };
     if (counted(sk.state) && !counted(next)) stats_.tcp.dec(TcpMib::CurrEstab);
     // tcp_set_state: a direct step from ESTABLISHED or CLOSE_WAIT to CLOSED is a reset.
     if (counted(sk.state) && next == TcpState::close) stats_.tcp.inc(TcpMib::EstabResets);
@@ -39,8 +41,11 @@ void Tcp::init_transfer(TcpSock& sk) {
     sk.snd_ssthresh = 0x7fffffff;
     sk.snd_cwnd_cnt = 0;
     sk.reordering = static_cast<std::uint32_t>(config().tcp_reordering);
-    sk.rcv_mss = std::clamp<std::uint16_t>(std::min<std::uint16_t>({sk.advmss, sk.mss, 536}), 88, 536);
+    sk.rcv_mss =
+        std::clamp<std::uint16_t>(std::min<std::uint16_t>({sk.advmss, sk.mss, 536}), 88, 536);
     sk.lsndtime = stack_.clock().now_ns();
+    sk.last_data_recv =
+        sk.lsndtime;  // icsk_ack.lrcvtime (tcp_finish_connect, tcp_create_openreq_child)
     // With timestamps every segment's header is 12 bytes longer: advmss says what fits now
     // (tcp_rcv_synsent_state_process, tcp_create_openreq_child).
     if (sk.ts_ok) sk.advmss = static_cast<std::uint16_t>(sk.advmss - 12);
@@ -62,7 +67,9 @@ std::error_code Tcp::set_congestion_control(TcpSock& sk, std::string_view name) 
     return {};
 }
 
-void Tcp::drop(PacketPtr pkt, DropReason reason) { stack_.net_rx().drops().kfree_skb_reason(std::move(pkt), reason); }
+void Tcp::drop(PacketPtr pkt, DropReason reason) {
+    stack_.net_rx().drops().kfree_skb_reason(std::move(pkt), reason);
+}
 
 void Tcp::rcv_syn_sent(TcpSock& sk, const TcpView& th, const TcpOptions& opts, const Packet& pkt) {
     const std::uint8_t flags = th.flags();
@@ -85,7 +92,7 @@ void Tcp::rcv_syn_sent(TcpSock& sk, const TcpView& th, const TcpOptions& opts, c
     sk.irs = th.seq();
     sk.rcv_nxt = th.seq() + 1;
     sk.rcv_wup = sk.rcv_nxt;
-    sk.peer_mss = opts.mss.value_or(536);
+    sk.peer_mss = mss_clamp(sk, opts.mss.value_or(536));  // tcp_parse_options: user_mss caps it
     sk.wscale_ok = opts.wscale.has_value() && config().tcp_window_scaling;
     sk.snd_wscale = sk.wscale_ok ? *opts.wscale : 0;
     if (!sk.wscale_ok) sk.rcv_wscale = 0;
@@ -97,7 +104,8 @@ void Tcp::rcv_syn_sent(TcpSock& sk, const TcpView& th, const TcpOptions& opts, c
     }
     sk.sack_ok = opts.sack_permitted && config().tcp_sack;
     // tcp_ecn_rcv_synack: ECE without CWR accepts the ECN we asked for.
-    if (config().tcp_ecn == 1 && (flags & wire::kTcpEce) && !(flags & wire::kTcpCwr)) sk.ecn_flags = TcpSock::kEcnOk;
+    if (config().tcp_ecn == 1 && (flags & wire::kTcpEce) && !(flags & wire::kTcpCwr))
+        sk.ecn_flags = TcpSock::kEcnOk;
     sk.mss = std::min<std::uint16_t>(sk.peer_mss, sk.advmss);
     if (sk.ts_ok) sk.mss = static_cast<std::uint16_t>(sk.mss - 12);  // TCPOLEN_TSTAMP_ALIGNED
     sk.snd_wnd = th.window();
@@ -105,7 +113,11 @@ void Tcp::rcv_syn_sent(TcpSock& sk, const TcpView& th, const TcpOptions& opts, c
     if (ack) {
         sk.snd_una = th.ack();
         sk.snd_wl2 = th.ack();
-        if (sk.rtt_start && sk.retransmits == 0) rtt_estimator(sk, stack_.clock().now_ns() - sk.rtt_start);
+        // tcp_ack_update_rtt for the SYN: the first sample, min_rtt's too.
+        if (sk.rtt_start && sk.retransmits == 0) {
+            const Nanos rtt = stack_.clock().now_ns() - sk.rtt_start;
+            ack_update_rtt(sk, 0, rtt, -1, rtt);
+        }
         sk.rtt_start = 0;
         sk.retransmits = 0;
         sk.backoff = 0;
@@ -135,9 +147,14 @@ void Tcp::reset_received(TcpSock& sk) {
             if (!sk.parent.expired()) return done(sk);
             sk.err = std::make_error_code(std::errc::connection_refused);
             break;
-        case TcpState::close_wait: sk.err = std::make_error_code(std::errc::broken_pipe); break;
-        case TcpState::time_wait: break;  // RFC 1337: Linux lets a RST kill TIME_WAIT
-        default: sk.err = std::make_error_code(std::errc::connection_reset); break;
+        case TcpState::close_wait:
+            sk.err = std::make_error_code(std::errc::broken_pipe);
+            break;
+        case TcpState::time_wait:
+            break;  // RFC 1337: Linux lets a RST kill TIME_WAIT
+        default:
+            sk.err = std::make_error_code(std::errc::connection_reset);
+            break;
     }
     done(sk);
 }
@@ -154,7 +171,8 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
     if (flags & wire::kTcpFin) ++len;
 
     // A retransmitted SYN in SYN_RECV: our SYN-ACK was lost, send it again.
-    if (sk.state == TcpState::syn_recv && (flags & wire::kTcpSyn) && !(flags & wire::kTcpAck) && seq == sk.irs) {
+    if (sk.state == TcpState::syn_recv && (flags & wire::kTcpSyn) && !(flags & wire::kTcpAck) &&
+        seq == sk.irs) {
         send_synack(sk);
         return;
     }
@@ -166,7 +184,8 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
     if (sk.ecn_flags & TcpSock::kEcnOk) {
         // tcp_ecn_accept_cwr / tcp_ecn_check_ce: the sender reacted; a CE mark asks us to echo
         // ECE until it does (RFC 3168 6.1.3), and to ACK at once.
-        if (flags & wire::kTcpCwr) sk.ecn_flags &= static_cast<std::uint8_t>(~TcpSock::kEcnDemandCwr);
+        if (flags & wire::kTcpCwr)
+            sk.ecn_flags &= static_cast<std::uint8_t>(~TcpSock::kEcnDemandCwr);
         if ((wire::Ipv4View(pkt->network_bytes()).tos() & 0x3) == 0x3 && !th.payload().empty()) {
             sk.ecn_flags |= TcpSock::kEcnDemandCwr;
             sk.quick_acks = std::max(sk.quick_acks, 1);
@@ -198,13 +217,16 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
             send_dupack(sk, th);
         }
         const bool old = seq_before(seq + len, sk.rcv_nxt) || (len && seq + len == sk.rcv_nxt);
-        return drop(std::move(pkt), old ? DropReason::tcp_old_data : DropReason::tcp_invalid_sequence);
+        return drop(std::move(pkt),
+                    old ? DropReason::tcp_old_data : DropReason::tcp_invalid_sequence);
     }
 
     // Second: RST (RFC 5961 3.2): exact match resets, else a challenge ACK.
     if (flags & wire::kTcpRst) {
-        if (seq == sk.rcv_nxt) reset_received(sk);
-        else send_challenge_ack(sk);
+        if (seq == sk.rcv_nxt)
+            reset_received(sk);
+        else
+            send_challenge_ack(sk);
         return drop(std::move(pkt), DropReason::tcp_reset);
     }
 
@@ -224,7 +246,9 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
             sk.snd_wl1 = seq;
             sk.snd_wl2 = th.ack();
             sk.max_window = std::max(sk.max_window, sk.snd_wnd);
-            if (sk.rtt_start && sk.retransmits == 0) rtt_estimator(sk, now - sk.rtt_start);
+            // tcp_synack_rtt_meas: the SYN-ACK's round trip, min_rtt's first sample too.
+            if (sk.rtt_start && sk.retransmits == 0)
+                ack_update_rtt(sk, 0, now - sk.rtt_start, -1, now - sk.rtt_start);
             sk.rtt_start = 0;
             sk.retransmits = 0;
             sk.rexmit_timer.cancel();
@@ -280,10 +304,12 @@ bool Tcp::paws_discard(const TcpSock& sk, const TcpView& th, const TcpOptions& o
     const std::uint32_t tsval = opts.timestamp->first;
     if (!sk.ts_recent_stamp || !sk.ts_recent) return false;
     if (static_cast<std::int32_t>(sk.ts_recent - tsval) <= 1) return false;  // TCP_PAWS_WINDOW
-    if (stack_.clock().now_ns() - sk.ts_recent_stamp > 24 * 86400 * kNsPerSec) return false;  // TCP_PAWS_24DAYS
-    const bool disordered_ack = (th.flags() & wire::kTcpAck) && th.payload().empty() && th.seq() == sk.rcv_nxt &&
-                                th.ack() == sk.snd_una && (std::uint32_t{th.window()} << sk.snd_wscale) == sk.snd_wnd &&
-                                static_cast<std::int32_t>(sk.ts_recent - tsval) <= sk.rto / kNsPerMs;
+    if (stack_.clock().now_ns() - sk.ts_recent_stamp > 24 * 86400 * kNsPerSec)
+        return false;  // TCP_PAWS_24DAYS
+    const bool disordered_ack =
+        (th.flags() & wire::kTcpAck) && th.payload().empty() && th.seq() == sk.rcv_nxt &&
+        th.ack() == sk.snd_una && (std::uint32_t{th.window()} << sk.snd_wscale) == sk.snd_wnd &&
+        static_cast<std::int32_t>(sk.ts_recent - tsval) <= sk.rto / kNsPerMs;
     return !disordered_ack;
 }
 
@@ -337,7 +363,8 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
     sk.last_ack_recv = now;
     int flag = 0;
     if (!th.payload().empty()) flag |= kFlagData;
-    if ((th.flags() & wire::kTcpEce) && (sk.ecn_flags & TcpSock::kEcnOk)) flag |= kFlagEce;  // tcp_ecn_rcv_ecn_echo
+    if ((th.flags() & wire::kTcpEce) && (sk.ecn_flags & TcpSock::kEcnOk))
+        flag |= kFlagEce;  // tcp_ecn_rcv_ecn_echo
     // tcp_ack_update_window with tcp_may_update_window: a newer ACK, a newer segment, or the
     // same segment with a larger window (or a zero one).
     const std::uint32_t nwin = std::uint32_t{th.window()} << sk.snd_wscale;
@@ -372,12 +399,15 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
         if (sk.tlp_high_seq) process_tlp_ack(sk, ack, flag);
         // tcp_ack_is_dubious: not a plain step forward, or recovery is under way.
         if (!(flag & kFlagNotDup) || (flag & kFlagCaAlert) || sk.ca_state != TcpCaState::open) {
-            const int num_dupack = (flag & (kFlagSndUnaAdvanced | kFlagNotDup | kFlagDsackingAck)) ? 0 : 1;
+            const int num_dupack =
+                (flag & (kFlagSndUnaAdvanced | kFlagNotDup | kFlagDsackingAck)) ? 0 : 1;
             fastretrans_alert(sk, prior_snd_una, num_dupack, flag, rexmit);
         }
         if (flag & kFlagSetXmitTimer) set_xmit_timer(sk);
-        if (flag & kFlagEce) stats_.ext.inc(TcpExtMib::TCPDeliveredCE, sk.delivered - prior_delivered);
-        const int newly_lost = std::max(0, static_cast<int>(sk.lost_out) - static_cast<int>(prior_lost));
+        if (flag & kFlagEce)
+            stats_.ext.inc(TcpExtMib::TCPDeliveredCE, sk.delivered - prior_delivered);
+        const int newly_lost =
+            std::max(0, static_cast<int>(sk.lost_out) - static_cast<int>(prior_lost));
         cong_control(sk, ack, sk.delivered - prior_delivered, newly_lost, flag);
         xmit_recovery(sk, rexmit);
     } else if (flag & kFlagDsackingAck) {
@@ -421,7 +451,8 @@ bool Tcp::ack_process(TcpSock& sk, const TcpView& th, const TcpOptions& opts, Dr
             send_ack(sk);
             sk.keepalive_timer.arm(now + config().tcp_timewait_len);
             return false;
-        default: break;
+        default:
+            break;
     }
     push_pending(sk);
     return true;
@@ -435,14 +466,16 @@ DropReason Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     ++sk.data_segs_in;
     sk.last_data_recv = stack_.clock().now_ns();
     // tcp_measure_rcv_mss: the largest segment the peer sends, for our window's rounding.
-    if (payload.size() >= sk.rcv_mss) sk.rcv_mss = static_cast<std::uint16_t>(std::min<std::size_t>(payload.size(), sk.advmss));
+    if (payload.size() >= sk.rcv_mss)
+        sk.rcv_mss = static_cast<std::uint16_t>(std::min<std::size_t>(payload.size(), sk.advmss));
     // Trim what we already have at the front, and say so with a D-SACK (RFC 2883 4.1.1).
     if (seq_before(seq, sk.rcv_nxt)) {
         const std::uint32_t dup = sk.rcv_nxt - seq;
         if (dup >= payload.size()) {
             dsack_set(sk, seq, seq + static_cast<std::uint32_t>(payload.size()));
             // Old data with a FIN that is new: the FIN is taken (its end_seq is past rcv_nxt).
-            if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd && seq + payload.size() == sk.rcv_nxt) {
+            if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd &&
+                seq + payload.size() == sk.rcv_nxt) {
                 fin_received(sk);
                 return DropReason::not_dropped;
             }
@@ -471,7 +504,8 @@ DropReason Tcp::data_queue(TcpSock& sk, const TcpView& th) {
         auto covering = sk.ooo.upper_bound(seq);
         if (covering != sk.ooo.begin()) {
             --covering;
-            const std::uint32_t held_end = covering->first + static_cast<std::uint32_t>(covering->second.size());
+            const std::uint32_t held_end =
+                covering->first + static_cast<std::uint32_t>(covering->second.size());
             if (!seq_after(end_seq, held_end)) {  // all of it held already
                 stats_.ext.inc(TcpExtMib::TCPOFOMerge);
                 dsack_set(sk, seq, end_seq);
@@ -504,7 +538,8 @@ DropReason Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     }
     if (sk.num_sacks) sack_remove(sk);
     // tcp_data_queue: a FIN in order is taken with its data, and its ACK covers both.
-    if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd && sk.rcv_nxt == th.seq() + static_cast<std::uint32_t>(th.payload().size())) {
+    if ((th.flags() & wire::kTcpFin) && !sk.fin_rcvd &&
+        sk.rcv_nxt == th.seq() + static_cast<std::uint32_t>(th.payload().size())) {
         sk.wake();
         fin_received(sk);
         return DropReason::not_dropped;
@@ -512,7 +547,8 @@ DropReason Tcp::data_queue(TcpSock& sk, const TcpView& th) {
     // tcp_grow_window: the offered window opens by two segments per segment received, up
     // to the clamp, as long as the buffer has the room.
     if (sk.rcv_ssthresh < sk.window_clamp && sk.rcv_ssthresh < sk.rcvq.free()) {
-        const std::uint32_t incr = std::max<std::uint32_t>(2u * sk.advmss, 2u * static_cast<std::uint32_t>(payload.size()));
+        const std::uint32_t incr = std::max<std::uint32_t>(
+            2u * sk.advmss, 2u * static_cast<std::uint32_t>(payload.size()));
         sk.rcv_ssthresh += std::min(sk.window_clamp - sk.rcv_ssthresh, incr);
     }
     sk.wake();  // sk_data_ready
@@ -559,7 +595,8 @@ void Tcp::sack_remove(TcpSock& sk) {
     }
     for (std::size_t i = 0; i < sk.num_sacks;) {
         if (!seq_before(sk.rcv_nxt, sk.selective_acks[i].start)) {
-            for (std::size_t k = i; k + 1 < sk.num_sacks; ++k) sk.selective_acks[k] = sk.selective_acks[k + 1];
+            for (std::size_t k = i; k + 1 < sk.num_sacks; ++k)
+                sk.selective_acks[k] = sk.selective_acks[k + 1];
             --sk.num_sacks;
             continue;
         }
@@ -570,7 +607,8 @@ void Tcp::sack_remove(TcpSock& sk) {
 // tcp_dsack_set: report duplicate data once, in the next segment's first SACK block.
 void Tcp::dsack_set(TcpSock& sk, std::uint32_t seq, std::uint32_t end_seq) {
     if (!sk.sack_ok || !config().tcp_dsack) return;
-    stats_.ext.inc(seq_before(seq, sk.rcv_nxt) ? TcpExtMib::TCPDSACKOldSent : TcpExtMib::TCPDSACKOfoSent);
+    stats_.ext.inc(seq_before(seq, sk.rcv_nxt) ? TcpExtMib::TCPDSACKOldSent
+                                               : TcpExtMib::TCPDSACKOfoSent);
     sk.dsack = true;
     sk.duplicate_sack = {seq, end_seq};
 }
@@ -581,7 +619,9 @@ void Tcp::fin_received(TcpSock& sk) {
     sk.wake();
     switch (sk.state) {
         case TcpState::syn_recv:
-        case TcpState::established: set_state(sk, TcpState::close_wait); break;
+        case TcpState::established:
+            set_state(sk, TcpState::close_wait);
+            break;
         case TcpState::fin_wait1:
             // Simultaneous close (RFC 9293 3.6): both FINs out, ours not yet acknowledged.
             if (sk.fin_sent && sk.snd_una == sk.snd_nxt) {
@@ -593,7 +633,8 @@ void Tcp::fin_received(TcpSock& sk) {
         case TcpState::fin_wait2:
             send_ack(sk);
             return time_wait(sk);
-        default: break;
+        default:
+            break;
     }
     send_ack(sk);
 }

@@ -285,10 +285,10 @@ std::uint32_t Tcp::tso_segs(const TcpSock& sk, std::uint32_t mss) const {
 }
 
 // tcp_mss_split_point with tcp_cwnd_test's quota: the bytes of the next GSO packet out of
-// `avail` unsent bytes and `room` in the peer's window. Whole segments, and a last partial
-// one unless Nagle holds it back.
-std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail,
-                                  std::uint32_t room) const {
+// `avail` unsent bytes (`tail`: up to the queue's end) and `room` in the peer's window. Whole
+// segments, and a last partial one unless Nagle holds it back at the tail.
+std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail, std::uint32_t room,
+                                  Push mode, bool tail) const {
     const std::uint32_t mss = current_mss(sk);
     const std::uint32_t cwnd = sk.snd_cwnd, in_flight = sk.packets_in_flight();
     const std::uint32_t quota =
@@ -297,9 +297,19 @@ std::uint32_t Tcp::gso_packet_len(const TcpSock& sk, std::uint32_t avail,
     const std::uint32_t needed = std::min(avail, room);
     if (max_len <= needed) return max_len;
     const std::uint32_t partial = needed % mss;
-    const bool nagle =
-        partial && needed == avail && !sk.nodelay && sk.packets_out() > 0 && !sk.fin_queued;
-    return nagle && needed > partial ? needed - partial : needed;
+    const bool held = partial && tail && needed == avail && nagle_holds(sk, mode);
+    return held && needed > partial ? needed - partial : needed;
+}
+
+// tcp_nagle_test / tcp_nagle_check with Minshall's variant (tcp_minshall_check): a final
+// partial segment waits while corked (TCP_CORK, MSG_MORE), or, without TCP_NODELAY, while an
+// earlier small segment is unacknowledged. A FIN or TCP_NAGLE_PUSH sends it anyway.
+bool Tcp::nagle_holds(const TcpSock& sk, Push mode) const {
+    if (mode == Push::forced || mode == Push::probe || sk.nagle_push || sk.fin_queued) return false;
+    if (mode == Push::more || sk.cork) return true;
+    if (sk.nodelay) return false;
+    return sk.packets_out() > 0 && seq_after(sk.snd_sml, sk.snd_una) &&
+           !seq_after(sk.snd_sml, sk.snd_nxt);
 }
 
 // tcp_cwnd_restart: after an idle period longer than the RTO the window's measure of the path
@@ -320,12 +330,17 @@ static void cwnd_restart(TcpSock& sk, Nanos idle, std::uint32_t ssthresh) {
 // the cwnd quota and the window) and __tcp_transmit_skb sets PSH on every packet of more than
 // one segment, to flush the receiver's GRO. vlo puts segments on the wire one by one, as
 // software GSO (tcp_gso_segment) would cut such a packet: PSH on its last segment only.
-void Tcp::push_pending(TcpSock& sk) {
+void Tcp::push_pending(TcpSock& sk, Push mode) {
     const bool can_send = sk.state == TcpState::established || sk.state == TcpState::close_wait ||
                           sk.state == TcpState::fin_wait1 || sk.state == TcpState::last_ack ||
                           sk.state == TcpState::closing;
     if (!can_send || sk.fin_sent) return;
     const Nanos now = stack_.clock().now_ns();
+    // tcp_slow_start_after_idle_check (at tcp_skb_entail, before anything is sized): an idle
+    // connection's window is stale.
+    if (config().tcp_slow_start_after_idle && sk.packets_out() == 0 && sk.lsndtime &&
+        now - sk.lsndtime > sk.rto)
+        cwnd_restart(sk, now - sk.lsndtime, current_ssthresh(sk));
     const std::uint32_t prior_packets = sk.packets_out();
     std::uint32_t sent = 0;
     bool is_cwnd_limited = false;
@@ -335,68 +350,73 @@ void Tcp::push_pending(TcpSock& sk) {
         const std::uint32_t end = sk.unsent_end();
         const bool fin_only = !seq_before(sk.snd_nxt, end);
         if (fin_only && !(sk.fin_queued && !sk.fin_sent)) break;
-        if (sk.packets_in_flight() >= sk.snd_cwnd) {
+        if (sk.packets_in_flight() >= sk.snd_cwnd && mode != Push::probe) {
             is_cwnd_limited = true;
             break;
         }
         std::uint32_t seg = 0;
-        bool with_fin = false;
+        bool with_fin = false, psh = false;
         if (!fin_only) {
-            const std::uint32_t avail = end - sk.snd_nxt;
+            // A MSG_EOR record's end bounds segments and GSO packets (tcp_skb_can_collapse).
+            while (!sk.eor_marks.empty() && !seq_after(sk.eor_marks.front().seq, sk.snd_nxt))
+                sk.eor_marks.pop_front();
+            const std::uint32_t to_end = end - sk.snd_nxt;
+            const TcpSock::EorMark* eor = sk.eor_marks.empty() ? nullptr : &sk.eor_marks.front();
+            const std::uint32_t avail = eor ? std::min(eor->seq - sk.snd_nxt, to_end) : to_end;
             const std::uint32_t limit = sk.snd_una + sk.snd_wnd;
             const std::uint32_t room = seq_after(limit, sk.snd_nxt) ? limit - sk.snd_nxt : 0;
             seg = std::min({avail, current_mss(sk), room});
-            if (seg == 0) {
-                // tcp_check_probe_timer: the persist timer, unless one is already running.
-                if (sk.snd_wnd == 0 && sk.packets_out() == 0 &&
-                    sk.pending == TcpSock::Pending::none)
-                    reset_xmit_timer(sk, TcpSock::Pending::probe0, sk.rto);
-                break;
-            }
-            const bool last = seg == avail;
-            // Nagle: a small segment waits while anything is unacknowledged, unless
-            // TCP_NODELAY or it is the end before a FIN.
-            if (seg < current_mss(sk) && last && !sk.nodelay && sk.packets_out() > 0 &&
-                !sk.fin_queued)
-                break;
+            if (seg == 0) break;              // the window is closed: the probe timer below
+            const bool last = seg == to_end;  // the end of the queue (tcp_skb_is_last)
+            if (seg < current_mss(sk) && last && nagle_holds(sk, mode)) break;
             with_fin = last && sk.fin_queued && seg < room;
             if (unit_left == 0) {
-                unit_left = gso_packet_len(sk, avail, room);
+                unit_left = mode == Push::probe
+                                ? seg
+                                : gso_packet_len(sk, avail, room, mode, avail == to_end);
                 unit_segs = (unit_left + current_mss(sk) - 1) / current_mss(sk);
             }
             seg = std::min(seg, unit_left);
             unit_left -= seg;
+            // tcp_mark_push: the end of a write not sent with MSG_MORE.
+            psh = seg == avail && (avail < to_end ? eor->psh : sk.push_mark);
         }
         // tcp_event_data_sent: the first send after the pipe drained.
-        if (sk.packets_in_flight() == 0) {
-            if (config().tcp_slow_start_after_idle && sk.packets_out() == 0 && sk.lsndtime &&
-                now - sk.lsndtime > sk.rto)
-                cwnd_restart(sk, now - sk.lsndtime, current_ssthresh(sk));
-            ca_event(sk, TcpCaEvent::tx_start);
-        }
+        if (sk.packets_in_flight() == 0) ca_event(sk, TcpCaEvent::tx_start);
         std::uint8_t flags = wire::kTcpAck;
         if (fin_only) {
             flags |= wire::kTcpFin;
         } else {
-            if (seg == end - sk.snd_nxt || (unit_left == 0 && unit_segs > 1))
-                flags |= wire::kTcpPsh;
+            if (psh) flags |= wire::kTcpPsh;
+            if (mode == Push::probe) flags |= wire::kTcpPsh;  // tcp_write_wakeup marks its skb
             if (with_fin) flags |= wire::kTcpFin;
         }
-        transmit(sk, sk.snd_nxt, flags, sk.snd_nxt - sk.snd_una, seg, false);
+        // The GSO packet's PSH is set on the transmitted clone only: a retransmission of the
+        // segment does not inherit it.
+        const bool gso_psh = unit_left == 0 && unit_segs > 1;
+        transmit(sk, sk.snd_nxt, gso_psh ? flags | wire::kTcpPsh : flags, sk.snd_nxt - sk.snd_una,
+                 seg, false);
         const bool fin = flags & wire::kTcpFin;
         sk.rtx.push_back(TxSeg{sk.snd_nxt, sk.snd_nxt + seg + (fin ? 1u : 0u), now, 0, fin,
-                               (flags & wire::kTcpPsh) != 0});
+                               (flags & wire::kTcpPsh) != 0, unit_left == 0});
         sk.snd_nxt += seg + (fin ? 1u : 0u);
         if (fin) sk.fin_sent = true;
         if (seg) sk.lsndtime = now;
+        if (seg < current_mss(sk)) sk.snd_sml = sk.snd_nxt;  // tcp_minshall_update
         if (sk.in_cwnd_reduction()) ++sk.prr_out;
         ++sent;
-        if (fin) break;
+        if (fin || mode == Push::probe) break;
     }
+    // tcp_check_probe_timer: nothing in flight to bring an ACK, yet data waits (a closed
+    // window, a cork): the probe timer will send it, unless a timer is already running.
+    if (sk.packets_out() == 0 && seq_before(sk.snd_nxt, sk.unsent_end()) &&
+        sk.pending == TcpSock::Pending::none)
+        reset_xmit_timer(sk, TcpSock::Pending::probe0, std::max(sk.rto, config().tcp_rto_min));
     if (!sent) {
         if (is_cwnd_limited) cwnd_validate(sk, true);
         return;
     }
+    sk.rtx[sk.rtx.size() - 1].skb_end = true;  // what went out last ends its skb
     cwnd_validate(sk, is_cwnd_limited);
     // tcp_event_new_data_sent: the RTO runs from the first segment in flight; one loss probe
     // per tail (RFC 8985 7.2).
@@ -476,10 +496,10 @@ void Tcp::probe_timer(TcpSock& sk) {
         sk.pending = TcpSock::Pending::none;
         return;
     }
-    if (sk.snd_wnd != 0) {
+    if (sk.snd_wnd != 0) {  // tcp_write_wakeup: the window is open, send what waits
         sk.retransmits = 0;
         sk.pending = TcpSock::Pending::none;
-        return push_pending(sk);
+        return push_pending(sk, Push::probe);
     }
     if (++sk.retransmits > config().tcp_retries2) {
         stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);

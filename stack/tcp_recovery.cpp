@@ -130,6 +130,9 @@ int Tcp::sacktag(TcpSock& sk, const wire::TcpOptions& opts, std::uint32_t ack,
             sacktag_one(sk, seg, dsack, st);
         }
     }
+    // Newly SACKed data below the highest SACK, never retransmitted: the path reordered it.
+    if (sk.ca_state != TcpCaState::loss || sk.undo_marker)
+        check_sack_reordering(sk, st.reord, false);
     return st.flag;
 }
 
@@ -213,7 +216,8 @@ void Tcp::ack_update_rtt(TcpSock& sk, int flag, Nanos seq_rtt, Nanos sack_rtt, N
     // for retransmitted data (the echo says which transmission it answers).
     if (seq_rtt < 0 && sk.ts_ok && sk.rcv_tsecr && (flag & kFlagAcked)) {
         const Nanos now = stack_.clock().now_ns();
-        seq_rtt = ca_rtt = Nanos{static_cast<std::int32_t>(tcp_time_stamp_ms(now) - sk.rcv_tsecr)} * kNsPerMs;
+        seq_rtt = ca_rtt =
+            Nanos{static_cast<std::int32_t>(tcp_time_stamp_ms(now) - sk.rcv_tsecr)} * kNsPerMs;
     }
     if (seq_rtt < 0) return;
     if (ca_rtt >= 0 && (!sk.min_rtt || ca_rtt < sk.min_rtt))
@@ -661,12 +665,12 @@ void Tcp::cong_control(TcpSock& sk, std::uint32_t ack, std::uint32_t acked_sacke
 
 // __tcp_retransmit_skb: the segment again. A loss probe stops here; it is not counted as a
 // retransmission in flight (retrans_out) nor as one to undo.
-void Tcp::retransmit_once(TcpSock& sk, TxSeg& seg) {
+void Tcp::retransmit_once(TcpSock& sk, TxSeg& seg, bool gso_psh) {
     if (seq_before(seg.seq, sk.snd_una)) seg.seq = sk.snd_una;
     const std::uint32_t len = seg.len();
     std::uint8_t flags = wire::kTcpAck;
     if (seg.fin) flags |= wire::kTcpFin;
-    if (seg.psh) flags |= wire::kTcpPsh;
+    if (seg.psh || gso_psh) flags |= wire::kTcpPsh;
     transmit(sk, seg.seq, flags, seg.seq - sk.snd_una, len, false);
     stats_.tcp.inc(TcpMib::RetransSegs);
     seg.sacked |= kTcpcbEverRetrans;  // its RTT samples are ambiguous from now on
@@ -676,8 +680,8 @@ void Tcp::retransmit_once(TcpSock& sk, TxSeg& seg) {
 }
 
 // tcp_retransmit_skb: a retransmission of a lost segment, in flight until (s)acked or lost again.
-void Tcp::retransmit_seg(TcpSock& sk, TxSeg& seg) {
-    retransmit_once(sk, seg);
+void Tcp::retransmit_seg(TcpSock& sk, TxSeg& seg, bool gso_psh) {
+    retransmit_once(sk, seg, gso_psh);
     seg.sacked |= kTcpcbSackedRetrans;
     ++sk.retrans_out;
     if (!sk.retrans_stamp) sk.retrans_stamp = tcp_time_stamp_ms(seg.xmit_time);
@@ -692,14 +696,28 @@ void Tcp::xmit_retransmit_queue(TcpSock& sk) {
     for (std::size_t i = 0; i < sk.rtx.size(); ++i) {
         if (sk.retrans_out >= sk.lost_out) break;
         if (sk.packets_in_flight() >= sk.snd_cwnd) break;
-        TxSeg& seg = sk.rtx[i];
-        if (!(seg.sacked & kTcpcbLost)) continue;
-        if (seg.sacked & (kTcpcbSackedAcked | kTcpcbSackedRetrans)) continue;
-        retransmit_seg(sk, seg);
-        stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPSlowStartRetrans
-                                                       : TcpExtMib::TCPFastRetrans);
-        if (sk.in_cwnd_reduction()) ++sk.prr_out;
+        const auto due = [](const TxSeg& s) {
+            return (s.sacked & kTcpcbLost) &&
+                   !(s.sacked & (kTcpcbSackedAcked | kTcpcbSackedRetrans));
+        };
+        if (!due(sk.rtx[i])) continue;
+        // tcp_retransmit_skb(sk, skb, segs): the segment's skb goes again as one GSO packet,
+        // as far as the window and tcp_tso_segs allow; a cut leaves a new skb boundary.
+        const std::uint32_t segs =
+            std::min(sk.snd_cwnd - sk.packets_in_flight(), tso_segs(sk, current_mss(sk)));
+        std::size_t n = 1;
+        while (n < segs && i + n < sk.rtx.size() && !sk.rtx[i + n - 1].skb_end &&
+               due(sk.rtx[i + n]))
+            ++n;
+        for (std::size_t k = 0; k < n; ++k) {
+            retransmit_seg(sk, sk.rtx[i + k], n > 1 && k == n - 1);
+            stats_.ext.inc(sk.ca_state == TcpCaState::loss ? TcpExtMib::TCPSlowStartRetrans
+                                                           : TcpExtMib::TCPFastRetrans);
+            if (sk.in_cwnd_reduction()) ++sk.prr_out;
+        }
+        sk.rtx[i + n - 1].skb_end = true;
         if (i == 0 && sk.pending != TcpSock::Pending::reo_timeout) rearm = true;
+        i += n - 1;
     }
     if (rearm) reset_xmit_timer(sk, TcpSock::Pending::retrans, sk.rto);
 }

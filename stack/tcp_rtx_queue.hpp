@@ -28,7 +28,8 @@ struct TxSeg {
     Nanos xmit_time = 0;        // the last (re)transmission, as skb_mstamp_ns
     std::uint8_t sacked = 0;    // TcpSacked bits
     bool fin = false;
-    bool psh = false;  // sent with PSH: a retransmission keeps the flags it had
+    bool psh = false;      // sent with PSH: a retransmission keeps the flags it had
+    bool skb_end = false;  // the last segment of the skb (GSO packet) it went out in
     std::uint32_t len() const { return end_seq - seq - (fin ? 1 : 0); }  // payload bytes
 };
 
@@ -60,6 +61,7 @@ class RtxQueue {
         first.end_seq = at;
         first.fin = false;
         first.psh = false;  // tcp_fragment: PSH stays with the tail
+        first.skb_end = false;
         (*this)[i + 1] = second;
     }
     void release() {

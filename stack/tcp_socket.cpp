@@ -44,7 +44,10 @@ std::error_code TcpSocket::set_reuseaddr(bool on) {
 std::error_code TcpSocket::set_nodelay(bool on) {
     Owned o(*sk_);
     sk_->nodelay = on;
-    if (on) stack_.tcp().push_pending(*sk_);  // TCP_NODELAY pushes what Nagle held
+    if (on) {  // __tcp_sock_set_nodelay: TCP_NAGLE_PUSH, what Nagle or a cork held goes
+        sk_->nagle_push = true;
+        stack_.tcp().push_pending(*sk_);
+    }
     return {};
 }
 
@@ -58,11 +61,13 @@ std::error_code TcpSocket::set_keepalive(bool on) {
 
 std::error_code TcpSocket::bind(SockAddr local) {
     Owned o(*sk_);
-    if (sk_->binding.bound || sk_->state != TcpState::close) return make(std::errc::invalid_argument);
+    if (sk_->binding.bound || sk_->state != TcpState::close)
+        return make(std::errc::invalid_argument);
     // inet_bind: the address must be ours (or any); 0.0.0.0 listens on every local address.
     if (!local.addr.is_unspecified() && !stack_.fib().is_local(local.addr))
         return make(std::errc::address_not_available);
-    if (std::error_code ec = stack_.tcp().ports().bind(sk_->binding, local.addr, local.port)) return ec;
+    if (std::error_code ec = stack_.tcp().ports().bind(sk_->binding, local.addr, local.port))
+        return ec;
     sk_->laddr = local.addr;
     sk_->lport = sk_->binding.port;
     return {};
@@ -96,7 +101,8 @@ std::unique_ptr<TcpSocket> TcpSocket::try_accept(std::error_code& ec) {
 }
 
 std::unique_ptr<TcpSocket> TcpSocket::accept(std::error_code& ec, std::optional<Nanos> timeout) {
-    const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
+    const auto deadline =
+        timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
     for (;;) {
         auto s = try_accept(ec);
         if (ec != std::errc::resource_unavailable_try_again) return s;
@@ -114,9 +120,11 @@ std::unique_ptr<TcpSocket> TcpSocket::accept(std::error_code& ec, std::optional<
 std::error_code TcpSocket::connect(SockAddr remote, std::optional<Nanos> timeout) {
     Owned o(*sk_);
     if (std::error_code ec = stack_.tcp().connect(*sk_, remote.addr, remote.port)) return ec;
-    const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
-    const bool settled = wait([&] { return sk_->state != TcpState::syn_sent && sk_->state != TcpState::syn_recv; },
-                              deadline);
+    const auto deadline =
+        timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
+    const bool settled =
+        wait([&] { return sk_->state != TcpState::syn_sent && sk_->state != TcpState::syn_recv; },
+             deadline);
     if (!settled) {
         stack_.tcp().abort(*sk_, std::errc::timed_out);
         take_error();
@@ -150,30 +158,39 @@ void TcpSocket::set_wake_callback(std::function<void()> fn) {
     sk_->on_wake = std::move(fn);
 }
 
-std::error_code TcpSocket::try_send(std::span<const std::uint8_t> data, std::size_t& sent) {
+std::error_code TcpSocket::try_send(std::span<const std::uint8_t> data, std::size_t& sent,
+                                    TcpSendFlags flags) {
     Owned o(*sk_);
-    return send_owned(data, sent);
+    return send_owned(data, sent, flags);
 }
 
-std::error_code TcpSocket::send_owned(std::span<const std::uint8_t> data, std::size_t& sent) {
+std::error_code TcpSocket::send_owned(std::span<const std::uint8_t> data, std::size_t& sent,
+                                      TcpSendFlags flags) {
     sent = 0;
     if (std::error_code ec = take_error()) return ec;
     switch (sk_->state) {
         case TcpState::established:
-        case TcpState::close_wait: break;
+        case TcpState::close_wait:
+            break;
         case TcpState::syn_sent:
-        case TcpState::syn_recv: return make(std::errc::resource_unavailable_try_again);
+        case TcpState::syn_recv:
+            return make(std::errc::resource_unavailable_try_again);
         case TcpState::close:
-        case TcpState::listen: return make(std::errc::not_connected);
-        default: return make(std::errc::broken_pipe);  // shut down for writing: EPIPE
+        case TcpState::listen:
+            return make(std::errc::not_connected);
+        default:
+            return make(std::errc::broken_pipe);  // shut down for writing: EPIPE
     }
     if (sk_->fin_queued) return make(std::errc::broken_pipe);
-    sent = stack_.tcp().sendmsg(*sk_, data);
-    return sent || data.empty() ? std::error_code{} : make(std::errc::resource_unavailable_try_again);
+    sent = stack_.tcp().sendmsg(*sk_, data, flags);
+    return sent || data.empty() ? std::error_code{}
+                                : make(std::errc::resource_unavailable_try_again);
 }
 
-std::error_code TcpSocket::send(std::span<const std::uint8_t> data, std::size_t& sent, std::optional<Nanos> timeout) {
-    const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
+std::error_code TcpSocket::send(std::span<const std::uint8_t> data, std::size_t& sent,
+                                std::optional<Nanos> timeout) {
+    const auto deadline =
+        timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
     sent = 0;
     Owned o(*sk_);
     while (sent < data.size()) {
@@ -208,8 +225,10 @@ std::error_code TcpSocket::recv_owned(std::span<std::uint8_t> out, std::size_t& 
     return make(std::errc::resource_unavailable_try_again);
 }
 
-std::error_code TcpSocket::recv(std::span<std::uint8_t> out, std::size_t& received, std::optional<Nanos> timeout) {
-    const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
+std::error_code TcpSocket::recv(std::span<std::uint8_t> out, std::size_t& received,
+                                std::optional<Nanos> timeout) {
+    const auto deadline =
+        timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
     Owned o(*sk_);
     for (;;) {
         std::error_code ec = recv_owned(out, received);
@@ -225,7 +244,8 @@ std::error_code TcpSocket::recv(std::span<std::uint8_t> out, std::size_t& receiv
 }
 
 void TcpSocket::wait_event(std::optional<Nanos> timeout) {
-    const auto deadline = timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
+    const auto deadline =
+        timeout ? std::optional<Nanos>(stack_.clock().now_ns() + *timeout) : std::nullopt;
     Owned o(*sk_);
     const std::uint32_t seen = sk_->wake_seq.current();
     wait([&] { return sk_->wake_seq.current() != seen; }, deadline);
@@ -233,7 +253,8 @@ void TcpSocket::wait_event(std::optional<Nanos> timeout) {
 
 std::error_code TcpSocket::shutdown(Shutdown how) {
     Owned o(*sk_);
-    if (sk_->state == TcpState::close || sk_->state == TcpState::listen) return make(std::errc::not_connected);
+    if (sk_->state == TcpState::close || sk_->state == TcpState::listen)
+        return make(std::errc::not_connected);
     if (how != Shutdown::write) {
         sk_->shut_rd = true;
         sk_->wake();

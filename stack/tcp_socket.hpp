@@ -21,7 +21,7 @@ struct SockAddr {
 enum class Shutdown { read, write, both };
 
 class TcpSocket {
-public:
+  public:
     explicit TcpSocket(Stack& stack);
     ~TcpSocket();  // close()
     TcpSocket(const TcpSocket&) = delete;
@@ -35,9 +35,11 @@ public:
     std::unique_ptr<TcpSocket> accept(std::error_code& ec, std::optional<Nanos> timeout = {});
     std::error_code connect(SockAddr remote, std::optional<Nanos> timeout = {});
     // Blocks until all of data is queued (or an error); `sent` says how much was.
-    std::error_code send(std::span<const std::uint8_t> data, std::size_t& sent, std::optional<Nanos> timeout = {});
+    std::error_code send(std::span<const std::uint8_t> data, std::size_t& sent,
+                         std::optional<Nanos> timeout = {});
     // Blocks until some data, end of stream (received = 0) or an error.
-    std::error_code recv(std::span<std::uint8_t> out, std::size_t& received, std::optional<Nanos> timeout = {});
+    std::error_code recv(std::span<std::uint8_t> out, std::size_t& received,
+                         std::optional<Nanos> timeout = {});
     std::error_code shutdown(Shutdown how);
     std::error_code close();
 
@@ -49,7 +51,8 @@ public:
     // Calls fn (from any thread) whenever the socket may have become readable, writable or
     // changed state. fn must not call back into the socket; it should post to an event loop.
     void set_wake_callback(std::function<void()> fn);
-    std::error_code try_send(std::span<const std::uint8_t> data, std::size_t& sent);
+    std::error_code try_send(std::span<const std::uint8_t> data, std::size_t& sent,
+                             TcpSendFlags flags = {});
     std::error_code try_recv(std::span<std::uint8_t> out, std::size_t& received);
     std::unique_ptr<TcpSocket> try_accept(std::error_code& ec);
     // Waits until the socket may have changed (data, space, state) or the timeout passes.
@@ -61,7 +64,7 @@ public:
     TcpSock& sock() { return *sk_; }
     Stack& stack() { return stack_; }
 
-private:
+  private:
     TcpSocket(Stack& stack, std::shared_ptr<TcpSock> sk) : stack_(stack), sk_(std::move(sk)) {}
     // With the socket owned: wait until pred() or the deadline, releasing it meanwhile.
     template <class Pred>
@@ -69,7 +72,8 @@ private:
     // The bodies of try_send and try_recv, for a caller that owns the socket already: send and
     // recv keep it owned from the first try to the last, as tcp_sendmsg and tcp_recvmsg do,
     // and let go only while they wait.
-    std::error_code send_owned(std::span<const std::uint8_t> data, std::size_t& sent);
+    std::error_code send_owned(std::span<const std::uint8_t> data, std::size_t& sent,
+                               TcpSendFlags flags = {});
     std::error_code recv_owned(std::span<std::uint8_t> out, std::size_t& received);
     std::error_code take_error();  // sock_error: the pending error, once
 

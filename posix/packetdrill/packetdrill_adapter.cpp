@@ -9,7 +9,9 @@
 // So that they neither change the host's TCP settings nor fail for want of packetdrill's tun0,
 // the adapter moves packetdrill into a network namespace of its own with an idle tun0 (never
 // up, no address: nothing is ever sent on it). The stack's settings come from the adapter's
-// defaults and --so_flags.
+// defaults and --so_flags, then from the sysctls the script itself writes in that namespace
+// (`sysctl -q net.ipv4.tcp_ecn=1`): before each system call the adapter applies those that
+// changed.
 //
 // Time is the virtual clock: gettimeofday reads it, usleep moves it (each timer runs at its
 // own expiry), netdev_receive moves it to the next timer while no packet is waiting, up to
@@ -27,6 +29,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -83,7 +87,23 @@ class Adapter {
         net_.reset();
         if (host_tun_ >= 0) ::close(host_tun_);
     }
-    void set_host_tun(int fd) { host_tun_ = fd; }
+    // Inside its own namespace, the adapter follows the sysctls a script writes there.
+    void set_host_tun(int fd) {
+        host_tun_ = fd;
+        if (fd >= 0) sysctls_.emplace();
+    }
+    // --so_flags win over the namespace's values, until the script writes a sysctl itself.
+    void set_flags(std::string flags) { flags_ = std::move(flags); }
+    void sync_sysctls() {
+        if (!sysctls_) return;
+        std::lock_guard l(sysctl_mu_);
+        const bool first = !synced_;
+        synced_ = true;
+        if (sysctls_->apply_changes(stack_.sysctl()) && first) {
+            std::string ignored;
+            apply_sysctl_flags(flags_, stack_.sysctl(), ignored);  // checked at init
+        }
+    }
 
     Net& net() { return *net_; }
     PacketdrillDevice& dev() { return *dev_; }
@@ -130,6 +150,10 @@ class Adapter {
     std::atomic<int> in_calls_{0};
     std::atomic<bool> spinning_{false};
     int host_tun_ = -1;
+    std::mutex sysctl_mu_;
+    std::optional<NetnsSysctls> sysctls_;
+    bool synced_ = false;
+    std::string flags_;
 };
 
 Adapter& A(void* u) { return *static_cast<Adapter*>(u); }
@@ -141,6 +165,7 @@ template <class F>
 long call(void* u, F f) {
     Adapter& a = A(u);
     a.spinning() = false;
+    a.sync_sysctls();
     a.in_calls().fetch_add(1);
     const long r = f(a.net());
     a.in_calls().fetch_sub(1);
@@ -314,6 +339,7 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
     *ifc = packetdrill_interface{};
     auto* adapter = new Adapter(config);
     adapter->set_host_tun(sandbox_host_commands());
+    if (flags) adapter->set_flags(flags);
     ifc->userdata = adapter;
     code_adapter = adapter;
     if (!redirect_program_getsockopt(code_getsockopt))

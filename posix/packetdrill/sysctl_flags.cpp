@@ -1,5 +1,8 @@
 #include "posix/packetdrill/sysctl_flags.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <vector>
 
@@ -25,14 +28,8 @@ bool parse_ints(std::string_view v, std::vector<long long>& out) {
 // The sysctls of defaults.sh that vlo has no model for: accepted (a script's defaults name
 // them all), and listed in docs/posix.md as behaviour vlo does not have yet.
 constexpr std::string_view kNotModelled[] = {
-    "tcp_fack",
-    "tcp_tso_win_divisor",
-    "tcp_ecn_option",
-    "tcp_notsent_lowat",
-    "tcp_fastopen",
-    "tcp_fastopen_key",
-    "tcp_mtu_probing",
-    "tcp_base_mss",
+    "tcp_fack",     "tcp_tso_win_divisor", "tcp_ecn_option",  "tcp_notsent_lowat",
+    "tcp_fastopen", "tcp_fastopen_key",    "tcp_mtu_probing", "tcp_base_mss",
 };
 
 bool apply_one(std::string_view name, std::string_view value, StackConfig& c, std::string& error) {
@@ -156,6 +153,78 @@ bool apply_sysctl_flags(std::string_view flags, StackConfig& config, std::string
         if (!apply_one(pair.substr(0, eq), pair.substr(eq + 1), config, error)) return false;
     }
     return true;
+}
+
+namespace {
+
+// Per-namespace sysctls apply_one models (net.core.* are the host's, not the namespace's).
+constexpr std::string_view kNetnsSysctls[] = {
+    "tcp_syn_retries",
+    "tcp_synack_retries",
+    "tcp_retries2",
+    "tcp_timestamps",
+    "tcp_window_scaling",
+    "tcp_syncookies",
+    "tcp_fin_timeout",
+    "tcp_keepalive_time",
+    "tcp_keepalive_intvl",
+    "tcp_keepalive_probes",
+    "tcp_max_syn_backlog",
+    "ip_default_ttl",
+    "tcp_sack",
+    "tcp_dsack",
+    "tcp_recovery",
+    "tcp_early_retrans",
+    "tcp_frto",
+    "tcp_reordering",
+    "tcp_ecn",
+    "tcp_slow_start_after_idle",
+    "tcp_pacing_ss_ratio",
+    "tcp_pacing_ca_ratio",
+    "tcp_min_tso_segs",
+    "tcp_tso_rtt_log",
+    "tcp_rmem",
+    "tcp_wmem",
+    "tcp_congestion_control",
+};
+
+// A read through a descriptor opened in the adapter's namespace: /proc/sys/net resolves a
+// path in the namespace of the thread that opens it, and packetdrill's system-call thread
+// lives in the host's.
+std::string read_sysctl(int fd) {
+    char buf[256];
+    const ssize_t n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
+    std::string v(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    return v;
+}
+
+}  // namespace
+
+NetnsSysctls::NetnsSysctls() {
+    for (std::string_view n : kNetnsSysctls) {
+        const std::string path = "/proc/sys/net/ipv4/" + std::string(n);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        seen_.push_back({std::string(n), fd, read_sysctl(fd)});
+    }
+}
+
+NetnsSysctls::~NetnsSysctls() {
+    for (const Watched& w : seen_)
+        if (w.fd >= 0) ::close(w.fd);
+}
+
+bool NetnsSysctls::apply_changes(StackConfig& config) {
+    bool changed = false;
+    for (Watched& w : seen_) {
+        std::string now = read_sysctl(w.fd);
+        if (now.empty() || (now == w.last && !first_)) continue;
+        std::string error;
+        if (apply_one(w.name, now, config, error)) changed = true;
+        w.last = std::move(now);
+    }
+    first_ = false;
+    return changed;
 }
 
 }  // namespace vlo::posix
