@@ -117,7 +117,6 @@ class TcpFile final : public Socket {
     // TCP options vlo's TcpSock does not keep yet (see docs/posix.md).
     bool inq_ = false, quickack_ = true;
     int keepidle_ = 0, keepintvl_ = 0, keepcnt_ = 0;
-    unsigned user_timeout_ = 0;
     unsigned notsent_lowat_ = 0;  // 0: net.ipv4.tcp_notsent_lowat (unlimited)
     // SOCK_NOSPACE: somebody found the socket unwriteable; only then does freed space wake
     // EPOLLOUT waiters (sk_stream_write_space).
@@ -571,7 +570,10 @@ long TcpFile::setsockopt_proto(int level, int name, const void* val, socklen_t l
             return 0;
         case TCP_USER_TIMEOUT:
             if (v < 0) return -EINVAL;
-            user_timeout_ = static_cast<unsigned>(v);
+            {
+                Owned o(s_->sock());
+                s_->sock().user_timeout = Nanos{v} * kNsPerMs;
+            }
             return 0;
         case TCP_NOTSENT_LOWAT:
             notsent_lowat_ = static_cast<unsigned>(v);
@@ -649,9 +651,10 @@ long TcpFile::getsockopt_proto(int level, int name, void* val, socklen_t* len) {
         case TCP_KEEPCNT:
             v = keepcnt_ ? keepcnt_ : cfg.tcp_keepalive_probes;
             break;
-        case TCP_USER_TIMEOUT:
-            v = static_cast<int>(user_timeout_);
-            break;
+        case TCP_USER_TIMEOUT: {
+            Owned o(sk);
+            v = static_cast<int>(sk.user_timeout / kNsPerMs);
+        } break;
         case TCP_NOTSENT_LOWAT:
             v = static_cast<int>(notsent_lowat_);
             break;  // tp->notsent_lowat: 0 until set

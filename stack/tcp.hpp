@@ -226,6 +226,7 @@ struct TcpSock : std::enable_shared_from_this<TcpSock> {
 
     // Options from setsockopt.
     bool nodelay = false;
+    Nanos user_timeout = 0;     // TCP_USER_TIMEOUT: unacknowledged this long, the connection dies
     bool cork = false;          // TCP_CORK (TCP_NAGLE_CORK): only full segments go
     bool nagle_push = false;    // TCP_NAGLE_PUSH: the next push ignores Nagle and the cork
     bool push_mark = true;      // tcp_mark_push: the end of the queued data carries PSH
@@ -337,6 +338,7 @@ class Tcp final : public InetProtocol {
     // tcp_push / tcp_write_xmit: send what Nagle and the windows allow.
     void push_pending(TcpSock& sk, Push mode = Push::normal);
     void set_cork(TcpSock& sk, bool on);  // TCP_CORK
+    Nanos clamp_rto_to_user_timeout(const TcpSock& sk) const;
     void send_ack(TcpSock& sk);
     // tcp_v4_mtu_reduced: an ICMP said the path takes less; with sk locked.
     void mtu_reduced(TcpSock& sk);

@@ -280,9 +280,12 @@ void Tcp::rcv_state_process(TcpSock& sk, PacketPtr pkt, const TcpView& th, const
         if (sk.state == TcpState::established || sk.state == TcpState::fin_wait1 ||
             sk.state == TcpState::fin_wait2) {
             if (sk.shut_rd && sk.orphan) {
-                // Data for a closed socket: nobody will read it (tcp_reset via TCPAbortOnData).
+                // Data for a closed socket: nobody will read it. tcp_reset ends the socket and
+                // tcp_v4_do_rcv answers the segment itself (tcp_v4_send_reset: SEQ=SEG.ACK).
                 stats_.ext.inc(TcpExtMib::TCPAbortOnData);
-                abort(sk, std::errc::connection_reset);
+                sk.err = std::make_error_code(std::errc::connection_reset);
+                done(sk);
+                send_reset(*pkt, th);
                 return drop(std::move(pkt), DropReason::tcp_close);
             }
             // Data the queue would not take ends its trace with tcp_data_queue's reason.

@@ -121,8 +121,8 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
     if (flags & wire::kTcpSyn) {
         r.window = static_cast<std::uint16_t>(
             std::min<std::uint32_t>(sk.rcv_wnd, 65535));  // never scaled (RFC 7323 2.2)
-    } else if (!(flags & wire::kTcpRst)) {
-        r.window = select_window(sk);
+    } else {
+        r.window = select_window(sk);  // a RST too (tcp_send_active_reset goes through here)
     }
     // Options in tcp_options_write's order: MSS, SACK_PERM folded with TS (or NOP NOP TS),
     // NOP WSCALE; on established segments TS, then NOP NOP SACK with the D-SACK first.
@@ -134,7 +134,7 @@ void Tcp::transmit(TcpSock& sk, std::uint32_t seq, std::uint8_t flags, std::size
         if (config().tcp_window_scaling && (!is_synack || sk.wscale_ok))
             r.options.wscale = sk.rcv_wscale;
         r.options.sack_permitted = config().tcp_sack && (!is_synack || sk.sack_ok);
-    } else if (!(flags & wire::kTcpRst)) {
+    } else {
         if (sk.ts_ok) r.options.timestamp = std::pair{tcp_time_stamp_ms(now), sk.ts_recent};
         if (sk.sack_ok && (sk.dsack || sk.num_sacks)) {
             // 40 bytes of options: 4 blocks, or 3 beside a timestamp (MAX_TCP_OPTION_SPACE).

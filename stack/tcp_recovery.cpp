@@ -837,7 +837,13 @@ void Tcp::cwnd_validate(TcpSock& sk, bool is_cwnd_limited) {
 void Tcp::retransmit_timer(TcpSock& sk) {
     if (sk.rtx.empty()) return;
     stats_.ext.inc(TcpExtMib::TCPTimeouts);
-    if (++sk.retransmits > config().tcp_retries2) {
+    // tcp_write_timeout: tcp_retries2 timeouts, or TCP_USER_TIMEOUT since the first
+    // retransmitted segment was sent (retransmits_timed_out from retrans_stamp).
+    const std::uint32_t now_ms = tcp_time_stamp_ms(stack_.clock().now_ns());
+    const bool user_expired =
+        sk.user_timeout && sk.retransmits && sk.retrans_stamp &&
+        Nanos{static_cast<std::int32_t>(now_ms - sk.retrans_stamp)} * kNsPerMs >= sk.user_timeout;
+    if (++sk.retransmits > config().tcp_retries2 || user_expired) {
         stats_.ext.inc(TcpExtMib::TCPAbortOnTimeout);
         const std::error_code why =
             sk.soft_err ? sk.soft_err : std::make_error_code(std::errc::timed_out);
@@ -861,7 +867,16 @@ void Tcp::retransmit_timer(TcpSock& sk) {
     stats_.ext.inc(TcpExtMib::TCPSlowStartRetrans);
     ++sk.backoff;
     sk.rto = std::min(sk.rto * 2, config().tcp_rto_max);
-    reset_xmit_timer(sk, TcpSock::Pending::retrans, sk.rto);
+    reset_xmit_timer(sk, TcpSock::Pending::retrans, clamp_rto_to_user_timeout(sk));
+}
+
+// tcp_clamp_rto_to_user_timeout: the next timeout comes no later than TCP_USER_TIMEOUT's end.
+Nanos Tcp::clamp_rto_to_user_timeout(const TcpSock& sk) const {
+    if (!sk.user_timeout || !sk.retrans_stamp) return sk.rto;
+    const std::uint32_t now_ms = tcp_time_stamp_ms(stack_.clock().now_ns());
+    const Nanos remaining =
+        sk.user_timeout - Nanos{static_cast<std::int32_t>(now_ms - sk.retrans_stamp)} * kNsPerMs;
+    return remaining <= 0 ? kNsPerMs : std::min(sk.rto, remaining);
 }
 
 }  // namespace vlo

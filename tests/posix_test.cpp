@@ -4,6 +4,7 @@
 // REJECT rule on 127.0.0.2 (blocking connect: ECONNREFUSED after 1 s; non-blocking: POLLERR).
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -429,4 +430,35 @@ TEST_CASE("posix: a non-blocking connect to a REJECTed 127.0.0.2 gets POLLERR an
     socklen_t len = sizeof err;
     REQUIRE(vlo_getsockopt(st, c, SOL_SOCKET, SO_ERROR, &err, &len) == 0);
     CHECK(err == ECONNREFUSED);
+}
+
+TEST_CASE(
+    "posix: TCP_INFO has Linux 6.18's 280 bytes, TCP_CC_INFO none for cubic, SO_MEMINFO 9 words",
+    "[posix]") {
+    Stack st;
+    auto [c, s] = connected(st, 5090);
+    unsigned char info[400];
+    socklen_t len = sizeof info;
+    REQUIRE(vlo_getsockopt(st, c, IPPROTO_TCP, TCP_INFO, info, &len) == 0);
+    CHECK(len == 280);
+    CHECK(info[0] == 1);  // tcpi_state: TCP_ESTABLISHED
+    len = sizeof info;
+    REQUIRE(vlo_getsockopt(st, c, IPPROTO_TCP, TCP_CC_INFO, info, &len) == 0);
+    CHECK(len == 0);  // cubic has no get_info, so Linux copies nothing
+    std::uint32_t mem[SK_MEMINFO_VARS + 2] = {};
+    len = sizeof mem;
+    REQUIRE(vlo_getsockopt(st, c, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0);
+    CHECK(len == SK_MEMINFO_VARS * sizeof(std::uint32_t));
+    int sndbuf = 0;
+    socklen_t l = sizeof sndbuf;
+    REQUIRE(vlo_getsockopt(st, c, SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) == 0);
+    CHECK(mem[SK_MEMINFO_SNDBUF] == static_cast<std::uint32_t>(sndbuf));
+    // Bytes written and not yet acknowledged show in the queued-memory word.
+    char buf[1000] = {};
+    REQUIRE(vlo_write(st, c, buf, sizeof buf) == 1000);
+    len = sizeof mem;
+    REQUIRE(vlo_getsockopt(st, c, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0);
+    CHECK(mem[SK_MEMINFO_WMEM_QUEUED] <= 1000);
+    vlo_close(st, c);
+    vlo_close(st, s);
 }
