@@ -26,6 +26,7 @@
 #include "netif/net_rx.hpp"
 #include "netif/packet_pool.hpp"
 #include "netif/pcap_writer.hpp"
+#include "netif/trace_log.hpp"
 #include "stack/stack.hpp"
 #include "test_util.hpp"
 
@@ -193,6 +194,55 @@ TEST_CASE("capture writes a pcap whose global header and records are exact", "[c
     CHECK(s.bytes_written == 24 + 3 * 16 + 60 + 1400 + 28);
     CHECK(cap.stats_text() ==
           "3 packets captured\n3 packets received by filter\n0 packets dropped by kernel\n");
+}
+
+TEST_CASE("a capture ring with no room ends a traced packet's copy with PACKET_SOCK_ERROR", "[capture][trace]") {
+    VirtualClock clock;
+    WireDevice wire(2);
+    CaptureConfig cfg;
+    cfg.snaplen = 100;
+    cfg.buffer_bytes = 16 + 100;  // one record
+    Capture cap(wire, clock, cfg);
+    // Once `hold` is set the sink keeps the writer until released: the first record then keeps
+    // the ring full. (The global header is written by start() itself, unheld.)
+    std::mutex mu;
+    std::condition_variable cv;
+    bool hold = false, release = false, writing = false;
+    REQUIRE_FALSE(cap.start(std::make_unique<CallbackPcapSink>([&](std::span<const std::uint8_t>) {
+        std::unique_lock lock(mu);
+        if (!hold) return std::error_code{};
+        writing = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return std::error_code{};
+    })));
+    {
+        std::lock_guard lock(mu);
+        hold = true;
+    }
+    send(wire, test::make_packet(pattern(100, 1)));  // fills the ring; the writer now waits
+    {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return writing; });
+    }
+    constexpr std::uint64_t kId = 0x7ace5;
+    PacketPtr traced = test::make_packet(pattern(100, 2));
+    traced->trace.start(kId);
+    send(wire, std::move(traced));
+    CHECK(cap.stats().dropped == 1);
+    REQUIRE(wire.sent.size() == 2);  // the packet itself went on
+    CHECK(wire.sent[1]->trace.on);
+    const std::vector<Trace> traces = TraceLog::instance().take(kId);
+    REQUIRE(traces.size() == 1);  // the copy's, ended here
+    CHECK(traces[0].drop == DropReason::packet_sock_error);
+    CHECK(drop_reason_name(traces[0].drop) == "PACKET_SOCK_ERROR");
+    {
+        std::lock_guard lock(mu);
+        release = true;
+        cv.notify_all();
+    }
+    REQUIRE_FALSE(cap.close());
+    CHECK(cap.stats().captured == 1);
 }
 
 TEST_CASE("capture keeps snaplen bytes of a longer packet and its true length", "[capture]") {
