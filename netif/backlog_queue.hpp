@@ -38,5 +38,8 @@ std::optional<QueueKind> parse_queue_kind(std::string_view name);
 std::string_view queue_kind_name(QueueKind k);
 // `capacity_hint` sizes designs that need a fixed size (the ring: netdev_max_backlog + 1).
 std::unique_ptr<BacklogQueue> make_backlog_queue(QueueKind kind, std::uint32_t capacity_hint);
+// The design registered under `design` (designs.hpp), built-in or not; null if none is.
+std::unique_ptr<BacklogQueue> make_backlog_queue(std::string_view design,
+                                                 std::uint32_t capacity_hint);
 
 }  // namespace vlo

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "netif/trace_log.hpp"
+
 namespace vlo {
 
 namespace {
@@ -24,23 +26,18 @@ std::string count_line(std::uint64_t n, const char* what) {
 
 }  // namespace
 
-CaptureDevice::CaptureDevice(Device& inner, const Clock& clock, const CaptureConfig& config)
-    : DeviceDecorator(inner), clock_(clock), config_(config), upstream_(inner.rx_sink()) {
+Capture::Capture(Device& dev, const Clock& clock, const CaptureConfig& config)
+    : dev_(dev), clock_(clock), config_(config) {
     if (config_.snaplen == 0) config_.snaplen = pcap::kMaxSnaplen;  // tcpdump -s 0
-    inner.set_rx_sink(this);
+    dev_add_tap(dev_, *this);
 }
 
-CaptureDevice::~CaptureDevice() {
+Capture::~Capture() {
+    dev_remove_tap(dev_, *this);  // no packet is inside tap() after this
     close();
-    inner().set_rx_sink(upstream_);
 }
 
-void CaptureDevice::set_rx_sink(RxSink* sink) {
-    upstream_ = sink;
-    inner().set_rx_sink(this);
-}
-
-std::error_code CaptureDevice::start_file(const std::string& path) {
+std::error_code Capture::start_file(const std::string& path) {
     std::lock_guard control(control_mu_);
     {
         // Before the file is created: a running capture's own file must not be truncated.
@@ -53,17 +50,17 @@ std::error_code CaptureDevice::start_file(const std::string& path) {
     return start_locked(std::move(sink), config_.count);
 }
 
-std::error_code CaptureDevice::start(std::unique_ptr<PcapSink> sink) {
+std::error_code Capture::start(std::unique_ptr<PcapSink> sink) {
     std::lock_guard control(control_mu_);
     return start_locked(std::move(sink), config_.count);
 }
 
-std::error_code CaptureDevice::start(std::unique_ptr<PcapSink> sink, std::uint64_t count) {
+std::error_code Capture::start(std::unique_ptr<PcapSink> sink, std::uint64_t count) {
     std::lock_guard control(control_mu_);
     return start_locked(std::move(sink), count);
 }
 
-std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink, std::uint64_t count) {
+std::error_code Capture::start_locked(std::unique_ptr<PcapSink> sink, std::uint64_t count) {
     if (!sink || config_.buffer_bytes < pcap::kRecordHeaderLen + config_.snaplen)
         return std::make_error_code(std::errc::invalid_argument);
     std::lock_guard lock(mu_);
@@ -91,12 +88,12 @@ std::error_code CaptureDevice::start_locked(std::unique_ptr<PcapSink> sink, std:
     return {};
 }
 
-void CaptureDevice::flush() {
+void Capture::flush() {
     std::unique_lock lock(mu_);
     drained_.wait(lock, [&] { return used_ == 0 || !started_; });
 }
 
-std::error_code CaptureDevice::close() {
+std::error_code Capture::close() {
     std::lock_guard control(control_mu_);
     {
         std::lock_guard lock(mu_);
@@ -113,36 +110,36 @@ std::error_code CaptureDevice::close() {
     return error_;
 }
 
-bool CaptureDevice::done() const {
+bool Capture::done() const {
     std::lock_guard lock(mu_);
     return count_ != 0 && stats_.captured >= count_;
 }
 
-bool CaptureDevice::running() const {
+bool Capture::running() const {
     std::lock_guard lock(mu_);
     return started_;
 }
 
-std::error_code CaptureDevice::error() const {
+std::error_code Capture::error() const {
     std::lock_guard lock(mu_);
     return error_;
 }
 
-CaptureStats CaptureDevice::stats() const {
+CaptureStats Capture::stats() const {
     std::lock_guard lock(mu_);
     return stats_;
 }
 
-std::string CaptureDevice::stats_text() const {
+std::string Capture::stats_text() const {
     const CaptureStats s = stats();
     return count_line(s.captured, "captured") + count_line(s.received, "received by filter") +
            count_line(s.dropped, "dropped by kernel");
 }
 
-bool CaptureDevice::records_out() const {
+bool Capture::records_out() const {
     switch (config_.direction) {
         case CaptureDirection::inout:
-            return !is_loopback();
+            return !dev_.is_loopback();
         case CaptureDirection::out:
             return true;
         case CaptureDirection::in:
@@ -151,18 +148,11 @@ bool CaptureDevice::records_out() const {
     return false;
 }
 
-NetdevTx CaptureDevice::xmit(PacketPtr pkt) {
-    if (records_out()) record(*pkt);
-    return inner().xmit(std::move(pkt));
+void Capture::tap(const Packet& pkt, const Device&, TapDirection dir) {
+    if (dir == TapDirection::outgoing ? records_out() : records_in()) record(pkt);
 }
 
-NetRxResult CaptureDevice::netif_rx(PacketPtr pkt) {
-    if (records_in()) record(*pkt);
-    if (!upstream_) return NetRxResult::drop;
-    return upstream_->netif_rx(std::move(pkt));
-}
-
-void CaptureDevice::record(const Packet& pkt) {
+void Capture::record(const Packet& pkt) {
     if (!capturing_.load(std::memory_order_acquire)) return;
     const Nanos ts = clock_.now_ns() + epoch_offset_;
     const std::size_t len = pkt.size();
@@ -175,6 +165,12 @@ void CaptureDevice::record(const Packet& pkt) {
     ++stats_.received;
     if (ring_.size() - used_ < need) {  // the writer is behind: drop, never wait
         ++stats_.dropped;
+        if (pkt.trace.on) [[unlikely]] {  // the copy's trace ends here, the packet's goes on
+            Trace copy = pkt.trace;
+            copy.drop = DropReason::packet_sock_error;
+            copy.stamp(Stage::kfree_skb, static_cast<std::uint32_t>(DropReason::packet_sock_error));
+            TraceLog::instance().record(copy);
+        }
         return;
     }
     const pcap::RecordHeader h =
@@ -186,14 +182,14 @@ void CaptureDevice::record(const Packet& pkt) {
     if (writer_waiting_) work_.notify_one();  // a wakeup only when the writer sleeps
 }
 
-void CaptureDevice::copy_in(const std::uint8_t* src, std::size_t n) {
+void Capture::copy_in(const std::uint8_t* src, std::size_t n) {
     const std::size_t first = std::min(n, ring_.size() - write_pos_);
     std::memcpy(ring_.data() + write_pos_, src, first);
     std::memcpy(ring_.data(), src + first, n - first);
     write_pos_ = (write_pos_ + n) % ring_.size();
 }
 
-void CaptureDevice::writer_main() {
+void Capture::writer_main() {
     std::unique_lock lock(mu_);
     for (;;) {
         writer_waiting_ = true;

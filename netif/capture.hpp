@@ -1,8 +1,11 @@
-// tcpdump on a device, as a decorator: every packet the device transmits and every packet it
-// hands to its receive sink is copied into a bounded ring, and a writer thread turns the ring
+// tcpdump on a device, as an AF_PACKET socket is: a tap on the device's ptype_all (dev_xmit.hpp)
+// that sees every packet the device transmits (dev_queue_xmit_nit, after the qdisc, as it goes
+// to the driver) and receives (__netif_receive_skb, before the protocol), in the order Linux's
+// AF_PACKET sees them. Each is copied into a bounded ring, and a writer thread turns the ring
 // into a pcap stream (a file, a socket, a callback). The stack never waits for the writer: when
 // the ring is full the packet goes on uncaptured and counts as a capture drop, as packets the
-// kernel's capture buffer had no room for count in tcpdump's "dropped by kernel".
+// kernel's capture buffer had no room for count in tcpdump's "dropped by kernel" (a traced
+// packet's copy ends its trace with PACKET_SOCK_ERROR).
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "netif/clock.hpp"
+#include "netif/dev_xmit.hpp"
 #include "netif/device.hpp"
 #include "netif/pcap_writer.hpp"
 
@@ -48,14 +52,14 @@ struct CaptureStats {
     std::uint64_t bytes_written = 0;  // pcap bytes the sink took, headers included
 };
 
-class CaptureDevice final : public DeviceDecorator, private RxSink {
-public:
-    // Interposes itself as `inner`'s receive sink at once (passing packets on to the sink it
-    // had); records nothing until start().
-    CaptureDevice(Device& inner, const Clock& clock, const CaptureConfig& config = {});
-    ~CaptureDevice() override;  // close(), and gives `inner` its receive sink back
-    CaptureDevice(const CaptureDevice&) = delete;
-    CaptureDevice& operator=(const CaptureDevice&) = delete;
+class Capture final : public PacketTap {
+  public:
+    // Taps `dev` at once (dev_add_pack); records nothing until start().
+    Capture(Device& dev, const Clock& clock, const CaptureConfig& config = {});
+    ~Capture() override;  // close(), and the tap leaves the device
+    Capture(const Capture&) = delete;
+    Capture& operator=(const Capture&) = delete;
+    Device& dev() const { return dev_; }
 
     // Writes the pcap global header to `sink` and starts the writer thread. Errors:
     // invalid_argument if the ring cannot hold one whole record (buffer_bytes < 16 + snaplen),
@@ -81,12 +85,10 @@ public:
     // dropped by kernel\n".
     std::string stats_text() const;
 
-    NetdevTx xmit(PacketPtr pkt) override;
-    void set_rx_sink(RxSink* sink) override;
-    RxSink* rx_sink() const override { return upstream_; }
+    // packet_rcv: the tap's entry, from the packet path.
+    void tap(const Packet& pkt, const Device& dev, TapDirection dir) override;
 
-private:
-    NetRxResult netif_rx(PacketPtr pkt) override;  // the inner device's receive sink
+  private:
     // Under control_mu_.
     std::error_code start_locked(std::unique_ptr<PcapSink> sink, std::uint64_t count);
     void record(const Packet& pkt);
@@ -95,9 +97,9 @@ private:
     bool records_out() const;
     bool records_in() const { return config_.direction != CaptureDirection::out; }
 
+    Device& dev_;
     const Clock& clock_;
     CaptureConfig config_;
-    RxSink* upstream_;
     Nanos epoch_offset_ = 0;  // added to the clock for pcap's since-the-epoch timestamps
 
     std::atomic<bool> capturing_{false};  // checked before taking the lock

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <vector>
 
 namespace vlo {
 
@@ -32,17 +35,34 @@ public:
     static MonotonicClock& instance();
 };
 
+// What moving a VirtualClock drives: the timers of the stacks on it (TimerService attaches).
+class ClockListener {
+  public:
+    virtual ~ClockListener() = default;
+    virtual std::optional<Nanos> next_expiry() const = 0;
+    virtual void run_due() = 0;
+};
+
 // A clock that stands still until a test advances it.
 class VirtualClock final : public Clock {
 public:
     explicit VirtualClock(Nanos start = kNsPerSec) : now_(start) {}
     Nanos now_ns() const override { return now_.load(std::memory_order_acquire); }
     bool is_virtual() const override { return true; }
-    void advance(Nanos by) { now_.fetch_add(by, std::memory_order_acq_rel); }
+    // Moves time on by `by` in one step that runs, in time order, every timer that falls due
+    // on the way, each at its own expiry, as a kernel whose clock ticked through them would.
+    void advance(Nanos by);
+    // Sets the time without running anything (the listeners run at the next advance).
     void set(Nanos to) { now_.store(to, std::memory_order_release); }
 
-private:
+    // For a TimerService on this clock: attach at construction, detach before it goes.
+    void attach(ClockListener& l) const;
+    void detach(ClockListener& l) const;
+
+  private:
     std::atomic<Nanos> now_;
+    mutable std::recursive_mutex mu_;  // the listeners; held while advance runs them
+    mutable std::vector<ClockListener*> listeners_;
 };
 
 }  // namespace vlo

@@ -1,6 +1,20 @@
 #include "netif/device.hpp"
 
+#include "netif/qdisc.hpp"
+
 namespace vlo {
+
+void RxSink::kfree_skb_reason(PacketPtr pkt, DropReason reason) {
+    pkt->trace.drop = reason;
+    pkt->trace.stamp(Stage::kfree_skb, static_cast<std::uint32_t>(reason));
+}
+
+Device::Device() = default;
+
+Device::~Device() {
+    // The qdisc may hold packets and a watchdog; it goes while the device is whole.
+    qdisc_.take();
+}
 
 void NetDevice::set_up(bool up) {
     if (up)

@@ -1,13 +1,18 @@
 // A network device: what `ip link` shows about it and the counters `ip -s link` prints, plus its
-// transmit (ndo_start_xmit). Received frames go to the device's RxSink, normally the NetRx
-// core's netif_rx, as a driver calls netif_rx/napi_gro_receive.
+// driver's transmit (ndo_start_xmit). Received frames go to the device's RxSink, normally the
+// NetRx core's netif_rx, as a driver calls netif_rx/napi_gro_receive. What the device keeps for
+// the core's transmit path (dev_xmit.hpp) is here too: its root qdisc and its taps
+// (dev->ptype_all). A device never changes identity: qdiscs and taps attach to it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "netif/packet.hpp"
+#include "netif/rcu.hpp"
 
 namespace vlo {
 
@@ -55,27 +60,64 @@ public:
     // context: the NET_RX its packets raise runs once, after the batch, not once per packet.
     virtual void local_bh_disable() {}
     virtual void local_bh_enable() {}
+    // kfree_skb_reason on the device's side of the core (a qdisc's drops): counted under the
+    // reason by the core that has a drop monitor; a bare sink only frees it.
+    virtual void kfree_skb_reason(PacketPtr pkt, DropReason reason);
+};
+
+// PACKET_OUTGOING / PACKET_HOST (and the rest of pkt_type) as a tap sees them.
+enum class TapDirection : std::uint8_t { host, outgoing };
+
+// A packet_type on ptype_all (AF_PACKET, tcpdump): sees every packet the device transmits
+// (dev_queue_xmit_nit, after the qdisc) and receives (__netif_receive_skb, before the protocol).
+// Called in the packet's context: it copies what it wants and returns.
+class PacketTap {
+  public:
+    virtual ~PacketTap() = default;
+    virtual void tap(const Packet& pkt, const Device& dev, TapDirection dir) = 0;
+};
+
+class Qdisc;
+struct TapList {
+    std::vector<PacketTap*> taps;
 };
 
 class Device {
 public:
-    virtual ~Device() = default;
-    virtual const std::string& name() const = 0;
-    virtual int ifindex() const = 0;
-    virtual std::uint32_t mtu() const = 0;
-    virtual std::uint32_t flags() const = 0;
-    virtual std::uint32_t features() const = 0;
-    virtual DeviceStats& stats() = 0;
-    virtual void set_rx_sink(RxSink* sink) = 0;
-    virtual RxSink* rx_sink() const = 0;
-    // ndo_start_xmit. Takes the packet whatever the outcome; a refused packet is counted.
-    virtual NetdevTx xmit(PacketPtr pkt) = 0;
-    // ndo_stop: after it returns the device hands nothing more to its rx sink. A stack being
-    // torn down calls it first; devices with no thread of their own have nothing to do.
-    virtual void stop() {}
+  Device();
+  virtual ~Device();  // its qdisc first (a netem's watchdog), then the rest
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  virtual const std::string& name() const = 0;
+  virtual int ifindex() const = 0;
+  virtual std::uint32_t mtu() const = 0;
+  virtual std::uint32_t flags() const = 0;
+  virtual std::uint32_t features() const = 0;
+  virtual DeviceStats& stats() = 0;
+  virtual void set_rx_sink(RxSink* sink) = 0;
+  virtual RxSink* rx_sink() const = 0;
+  // ndo_start_xmit. Takes the packet whatever the outcome; a refused packet is counted.
+  virtual NetdevTx xmit(PacketPtr pkt) = 0;
+  // ndo_stop: after it returns the device hands nothing more to its rx sink. A stack being
+  // torn down calls it first; devices with no thread of their own have nothing to do.
+  virtual void stop() {}
 
-    bool is_up() const { return (flags() & IFF_UP) != 0; }
-    bool is_loopback() const { return (flags() & IFF_LOOPBACK) != 0; }
+  // dev->tx_queue_len; 0 means IFF_NO_QUEUE (lo): the default qdisc is noqueue.
+  virtual std::uint32_t tx_queue_len() const { return 0; }
+
+  bool is_up() const { return (flags() & IFF_UP) != 0; }
+  bool is_loopback() const { return (flags() & IFF_LOOPBACK) != 0; }
+
+  // The transmit side, for dev_xmit.hpp: the root qdisc (null: noqueue) and the taps, each
+  // read under RCU by the packet path and changed under config_mu() (rtnl_lock).
+  RcuPtr<Qdisc>& qdisc_ptr() { return qdisc_; }
+  RcuPtr<TapList>& taps_ptr() { return taps_; }
+  std::mutex& config_mu() { return config_mu_; }
+
+private:
+  RcuPtr<Qdisc> qdisc_;
+  RcuPtr<TapList> taps_;
+  std::mutex config_mu_;
 };
 
 // The state every concrete device keeps.
@@ -105,31 +147,6 @@ private:
     std::uint32_t features_;
     DeviceStats stats_;
     RxSink* rx_sink_ = nullptr;
-};
-
-// Wraps a device without the device knowing: the base forwards everything; a decorator
-// (capture, impairments) overrides xmit and, by interposing itself as the inner device's rx sink,
-// the receive side. Decorators compose.
-class DeviceDecorator : public Device {
-public:
-    explicit DeviceDecorator(Device& inner) : inner_(inner) {}
-
-    const std::string& name() const override { return inner_.name(); }
-    int ifindex() const override { return inner_.ifindex(); }
-    std::uint32_t mtu() const override { return inner_.mtu(); }
-    std::uint32_t flags() const override { return inner_.flags(); }
-    std::uint32_t features() const override { return inner_.features(); }
-    DeviceStats& stats() override { return inner_.stats(); }
-    void set_rx_sink(RxSink* sink) override { inner_.set_rx_sink(sink); }
-    RxSink* rx_sink() const override { return inner_.rx_sink(); }
-    NetdevTx xmit(PacketPtr pkt) override { return inner_.xmit(std::move(pkt)); }
-    void stop() override { inner_.stop(); }
-
-protected:
-    Device& inner() { return inner_; }
-
-private:
-    Device& inner_;
 };
 
 }  // namespace vlo

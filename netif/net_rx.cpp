@@ -1,8 +1,11 @@
 #include "netif/net_rx.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "netif/cpu.hpp"
+#include "netif/designs.hpp"
+#include "netif/dev_xmit.hpp"
 #include "netif/trace_clock.hpp"
 #include "netif/trace_log.hpp"
 
@@ -10,15 +13,15 @@ namespace vlo {
 
 NetRx::NetRx(const NetCoreConfig& config, const Clock& clock)
     : config_(config),
+      worker_(make_worker(config)),
       clock_(clock),
       max_busy_pollers_(std::max(1u, std::thread::hardware_concurrency())) {
     const unsigned n = std::max(1u, config_.cpus);
     for (unsigned cpu = 0; cpu < n; ++cpu)
-        softnet_.push_back(std::make_unique<Softnet>(
-            cpu, make_backlog_queue(config_.queue, config_.netdev_max_backlog)));
+        softnet_.push_back(std::make_unique<Softnet>(cpu, make_queue(config_)));
     // The inline design has no threads at all; every other design keeps ksoftirqd/N for the
     // work its first choice leaves behind.
-    if (config_.worker != WorkerKind::inline_)
+    if (worker_->uses_ksoftirqd())
         for (auto& sd : softnet_) sd->ksoftirqd = std::thread([this, s = sd.get()] { ksoftirqd_main(*s); });
 }
 
@@ -31,6 +34,21 @@ NetRx::~NetRx() {
         sd->ksoftirqd.join();
     }
     // Whatever is still queued is freed with its queue (the queues' destructors).
+}
+
+// The designs the config names; an unknown name is a programming error the options parsers
+// rule out, so it fails loudly.
+std::unique_ptr<WorkerDesign> NetRx::make_worker(const NetCoreConfig& c) {
+    const WorkerFactory make = find_worker_design(c.worker_name());
+    if (!make)
+        throw std::invalid_argument("no worker design named " + std::string(c.worker_name()));
+    return make();
+}
+
+std::unique_ptr<BacklogQueue> NetRx::make_queue(const NetCoreConfig& c) {
+    std::unique_ptr<BacklogQueue> q = make_backlog_queue(c.queue_name(), c.netdev_max_backlog);
+    if (!q) throw std::invalid_argument("no queue design named " + std::string(c.queue_name()));
+    return q;
 }
 
 Softnet& NetRx::this_softnet() { return *softnet_[this_cpu() % softnet_.size()]; }
@@ -50,7 +68,13 @@ NetRxResult NetRx::netif_rx(PacketPtr pkt) {
         drops_.kfree_skb_reason(std::move(pkt), DropReason::dev_ready);
         return NetRxResult::drop;
     }
-    // enqueue_to_backlog
+    return enqueue_to_backlog(std::move(pkt), sd);
+}
+
+// enqueue_to_backlog: onto the CPU's input_pkt_queue unless it already holds
+// netdev_max_backlog packets (then dropped, CPU_BACKLOG), and NET_RX raised.
+NetRxResult NetRx::enqueue_to_backlog(PacketPtr pkt, Softnet& sd) {
+    Device* dev = pkt->dev;
     pkt->queued_cpu = static_cast<std::uint16_t>(sd.cpu);
     pkt->trace.stamp(Stage::enqueue_to_backlog, sd.queue->input_qlen());
     if (PacketPtr refused = sd.queue->enqueue(std::move(pkt), config_.netdev_max_backlog)) {
@@ -65,15 +89,7 @@ NetRxResult NetRx::netif_rx(PacketPtr pkt) {
 
 void NetRx::raise_net_rx(Softnet& sd) {
     if (sd.pending.exchange(1) != 0) return;  // already raised: nobody to wake
-    switch (config_.worker) {
-        case WorkerKind::ksoftirqd: wakeup_softirqd(sd); break;
-        case WorkerKind::busypoll:
-            // Nobody polling: fall back to the thread, or the packet would wait for a poller.
-            if (busy_pollers_.load() == 0) wakeup_softirqd(sd);
-            break;
-        case WorkerKind::softirq:
-        case WorkerKind::inline_: break;  // run at this thread's bh-enable
-    }
+    worker_->raised(*this, sd);
 }
 
 void NetRx::local_bh_disable() { ++this_bh().disable_depth; }
@@ -81,18 +97,17 @@ void NetRx::local_bh_disable() { ++this_bh().disable_depth; }
 void NetRx::local_bh_enable() {
     BhState& bh = this_bh();
     if (--bh.disable_depth != 0 || bh.in_softirq) return;
-    if (config_.worker == WorkerKind::softirq || config_.worker == WorkerKind::inline_)
-        do_softirq(this_softnet());
+    worker_->bh_enabled(*this, this_softnet());
+}
+
+void NetRx::drain_softirq(Softnet& sd) {
+    // Drain to empty: no limits, no threads. If another thread holds NET_RX it drains.
+    while (sd.pending.load() != 0 && run_net_rx(sd, RxContext::sender) >= 0) {
+    }
 }
 
 // __do_softirq for NET_RX on this thread's CPU.
 void NetRx::do_softirq(Softnet& sd) {
-    if (config_.worker == WorkerKind::inline_) {
-        // Drain to empty: no limits, no threads. If another thread holds NET_RX it drains.
-        while (sd.pending.load() != 0 && run_net_rx(sd, RxContext::sender) >= 0) {
-        }
-        return;
-    }
     const Nanos end = clock_.coarse_now_ns() + kMaxSoftirqTime;  // jiffies + MAX_SOFTIRQ_TIME
     for (int restart = kMaxSoftirqRestart; sd.pending.load() != 0;) {
         if (run_net_rx(sd, RxContext::sender) < 0) return;  // the holder re-checks pending
@@ -179,6 +194,7 @@ int NetRx::process_backlog(Softnet& sd, int quota) {
 
 void NetRx::netif_receive_skb(PacketPtr pkt) {
     pkt->trace.stamp(Stage::netif_receive_skb);
+    if (pkt->dev) netif_receive_taps(*pkt, *pkt->dev);  // ptype_all first
     for (auto& [protocol, handler] : ptype_base_) {
         if (protocol == pkt->protocol) {
             handler->receive(std::move(pkt));
@@ -218,7 +234,7 @@ void NetRx::ksoftirqd_main(Softnet& sd) {
 }
 
 bool NetRx::busy_poll_begin() {
-    if (config_.worker != WorkerKind::busypoll) return false;
+    if (!worker_->busy_polls()) return false;
     unsigned n = busy_pollers_.load();
     while (n < max_busy_pollers_)
         if (busy_pollers_.compare_exchange_weak(n, n + 1)) return true;

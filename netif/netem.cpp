@@ -21,22 +21,6 @@ constexpr std::uint8_t LOST_IN_BURST_PERIOD = 4;
 constexpr std::uint8_t GOOD_STATE = 1;
 constexpr std::uint8_t BAD_STATE = 2;
 
-// sprint_size: the backlog in bytes, as tc shows it ("0b", "12Kb", "3Mb").
-std::string size_text(std::uint64_t sz) {
-    constexpr double kilo = 1024, mega = kilo * kilo, giga = mega * kilo;
-    const double v = static_cast<double>(sz);
-    char buf[64];
-    if (v >= giga && std::fabs(giga * std::rint(v / giga) - v) < 1024)
-        std::snprintf(buf, sizeof buf, "%gGb", std::rint(v / giga));
-    else if (v >= mega && std::fabs(mega * std::rint(v / mega) - v) < 1024)
-        std::snprintf(buf, sizeof buf, "%gMb", std::rint(v / mega));
-    else if (v >= kilo && std::fabs(kilo * std::rint(v / kilo) - v) < 16)
-        std::snprintf(buf, sizeof buf, "%gKb", std::rint(v / kilo));
-    else
-        std::snprintf(buf, sizeof buf, "%llub", static_cast<unsigned long long>(sz));
-    return buf;
-}
-
 std::uint64_t random_seed() {
     std::random_device rd;
     return (std::uint64_t{rd()} << 32) | rd();
@@ -44,22 +28,21 @@ std::uint64_t random_seed() {
 
 }  // namespace
 
-NetemDevice::NetemDevice(Device& inner, const Clock& clock, const NetemSpec& spec)
-    : DeviceDecorator(inner), clock_(clock) {
+NetemQdisc::NetemQdisc(Device& dev, const Clock& clock, const NetemSpec& spec) : Qdisc(dev, clock) {
     NetemSpec first = spec;
     // netem_init: a random seed unless one is given.
     if (!first.seed) first.seed = random_seed();
-    std::lock_guard lock(mu_);
+    std::lock_guard l(lock());
     apply(first);
 }
 
-NetemDevice::~NetemDevice() {
-    // A watchdog timer's callback may be running run_due: its destructor waits for that, and
-    // it must do so before anything it touches goes away. Queued packets die with the queues.
+NetemQdisc::~NetemQdisc() {
+    // A watchdog timer's callback may be running run(): its destructor waits for that, and it
+    // must do so before anything it touches goes away. Queued packets die with the queues.
     watchdog_.reset();
 }
 
-void NetemDevice::apply(const NetemSpec& spec) {
+void NetemQdisc::apply(const NetemSpec& spec) {
     const std::optional<std::uint64_t> old_seed = spec_.seed;
     spec_ = spec;
     if (spec.seed) {
@@ -79,96 +62,64 @@ void NetemDevice::apply(const NetemSpec& spec) {
     counter_ = 0;
 }
 
-void NetemDevice::change(const NetemSpec& spec) {
-    std::lock_guard lock(mu_);
+void NetemQdisc::change(const NetemSpec& spec) {
+    std::lock_guard l(lock());
     apply(spec);
 }
 
-std::string NetemDevice::change(std::string_view options) {
-    NetemParseResult parsed = parse_netem(options);
-    if (!parsed) return parsed.error;
-    change(*parsed.spec);
-    return {};
-}
-
-void NetemDevice::set_checksum_help(ChecksumHelp help) {
-    std::lock_guard lock(mu_);
+void NetemQdisc::set_checksum_help(ChecksumHelp help) {
+    std::lock_guard l(lock());
     checksum_help_ = help;
 }
 
-void NetemDevice::set_watchdog(std::unique_ptr<NetemWatchdog> watchdog) {
+void NetemQdisc::set_watchdog(std::unique_ptr<NetemWatchdog> watchdog) {
     std::unique_ptr<NetemWatchdog> old;
     {
-        std::lock_guard lock(mu_);
+        std::lock_guard l(lock());
         old = std::exchange(watchdog_, std::move(watchdog));
         armed_at_.reset();
-        arm_watchdog();
+        after_run();
     }
-    // The old one is destroyed unlocked: its timer may be waiting to run run_due.
+    // The old one is destroyed unlocked: its timer may be waiting to run run().
 }
 
-NetemSpec NetemDevice::spec() const {
-    std::lock_guard lock(mu_);
+NetemSpec NetemQdisc::spec() const {
+    std::lock_guard l(lock());
     return spec_;
 }
 
-std::uint64_t NetemDevice::seed() const {
-    std::lock_guard lock(mu_);
+std::uint64_t NetemQdisc::seed() const {
+    std::lock_guard l(lock());
     return seed_;
 }
 
-NetemStats NetemDevice::stats() const {
-    std::lock_guard lock(mu_);
-    return stats_;
+NetemStats NetemQdisc::xstats() const {
+    const QdiscStats q = stats();
+    std::lock_guard l(lock());
+    NetemStats s = x_;
+    static_cast<QdiscStats&>(s) = q;
+    return s;
 }
 
-std::optional<Nanos> NetemDevice::next_due() const {
-    std::lock_guard lock(mu_);
-    return next_due_locked();
-}
-
-std::optional<Nanos> NetemDevice::next_due_locked() const {
-    if (!head_q_.empty()) return clock_.now_ns();  // reordered packets leave at once
+std::optional<Nanos> NetemQdisc::next_due_locked() const {
+    if (!head_q_.empty()) return clock().now_ns();  // reordered packets leave at once
     if (!tfifo_.empty()) return tfifo_.front()->tstamp;
     return std::nullopt;
 }
 
-NetdevTx NetemDevice::xmit(PacketPtr pkt) {
-    std::unique_lock lock(mu_);
-    enqueue(std::move(pkt), clock_.now_ns(), false);
-    run_locked(lock);
-    return NetdevTx::ok;
+NetXmit NetemQdisc::enqueue(PacketPtr pkt, Nanos now) {
+    const std::uint64_t drops = qstats().drops;
+    enqueue_one(std::move(pkt), now, false);
+    return qstats().drops == drops ? NetXmit::success : NetXmit::drop;
 }
 
-void NetemDevice::run_due() {
-    std::unique_lock lock(mu_);
-    run_locked(lock);
-}
-
-void NetemDevice::run_locked(std::unique_lock<std::mutex>& lock) {
-    if (running_) {  // the running thread will send ours as well; keep the wakeup current
-        arm_watchdog();
-        return;
-    }
-    running_ = true;
-    while (PacketPtr pkt = dequeue(clock_.now_ns())) {
-        // The device's xmit runs unlocked, as sch_direct_xmit drops the qdisc lock: a packet
-        // it sends back to us (lo answering itself inline) is only enqueued.
-        lock.unlock();
-        inner().xmit(std::move(pkt));
-        lock.lock();
-    }
-    running_ = false;
-    arm_watchdog();
-}
-
-void NetemDevice::arm_watchdog() {
+// qdisc_watchdog_schedule_ns, after each run: only a different expiry re-arms the timer.
+void NetemQdisc::after_run() {
     const std::optional<Nanos> due = next_due_locked();
     if (!due) {
         armed_at_.reset();
         return;
     }
-    // qdisc_watchdog_schedule_ns: only a different expiry re-arms the timer.
     if (!watchdog_ || armed_at_ == due) return;
     armed_at_ = due;
     watchdog_->schedule(*due);
@@ -176,21 +127,16 @@ void NetemDevice::arm_watchdog() {
 
 // netem_dequeue: the qdisc's own queue first (reordered packets), then the tfifo's head once its
 // time has come.
-PacketPtr NetemDevice::dequeue(Nanos now) {
+PacketPtr NetemQdisc::dequeue(Nanos now) {
     PacketPtr pkt = head_q_.pop_front();
     if (!pkt && !tfifo_.empty() && tfifo_.front()->tstamp <= now) pkt = tfifo_.pop_front();
-    if (!pkt) return nullptr;
-    const std::uint64_t len = pkt->size();
-    stats_.backlog_bytes -= len;
-    --stats_.backlog_packets;
-    stats_.bytes += len;  // qdisc_bstats_update
-    ++stats_.packets;
+    if (pkt) backlog_sub(*pkt);
     return pkt;
 }
 
 // netem_enqueue, decision by decision in the kernel's order, so that each random draw happens
 // where the kernel's does.
-void NetemDevice::enqueue(PacketPtr pkt, Nanos now, bool is_duplicate) {
+void NetemQdisc::enqueue_one(PacketPtr pkt, Nanos now, bool is_duplicate) {
     int count = 1;
     // A duplicate is not duplicated again (the kernel marks it with tc_depth).
     if (!is_duplicate && spec_.duplicate && spec_.duplicate >= dup_cor_.next(prng_)) ++count;
@@ -199,44 +145,40 @@ void NetemDevice::enqueue(PacketPtr pkt, Nanos now, bool is_duplicate) {
         // duplicate, copied below, with it); netem_enqueue counts the mark in qstats.drops all
         // the same. A not-ECT packet is lost as without `ecn`.
         if (spec_.ecn && inet_ecn_set_ce(*pkt)) {
-            ++stats_.ecn_mark;
-            ++stats_.drops;
+            ++x_.ecn_mark;
+            ++qstats().drops;
         } else {
             --count;
         }
     }
     if (count == 0) {
-        ++stats_.lost;
-        ++stats_.drops;
-        return;
+        ++x_.lost;
+        return drop(std::move(pkt), DropReason::netem_loss);
     }
 
     PacketPtr dup;
     if (count > 1) {  // copied before the original is corrupted
         dup = PacketPool::instance().copy(*pkt);
-        if (!dup) ++stats_.alloc_errors;
+        if (!dup) ++x_.alloc_errors;
     }
 
-    if (spec_.corrupt && spec_.corrupt >= corrupt_cor_.next(prng_) && !corrupt(*pkt)) {
-        ++stats_.drops;
-        return;
-    }
+    if (spec_.corrupt && spec_.corrupt >= corrupt_cor_.next(prng_) && !corrupt(*pkt))
+        return drop(std::move(pkt), DropReason::netem_corrupt);
 
     if (head_q_.size() + tfifo_.size() >= spec_.limit) {
-        ++stats_.limit_drops;
-        ++stats_.drops;
-        return;  // and the duplicate with it, as qdisc_drop_all
+        ++x_.limit_drops;
+        return drop(std::move(pkt),
+                    DropReason::qdisc_drop);  // and the duplicate, as qdisc_drop_all
     }
 
     // The duplicate goes in first, through the whole of netem_enqueue (rootq->enqueue).
     if (dup) {
-        ++stats_.duplicated;
-        enqueue(std::move(dup), now, true);
+        ++x_.duplicated;
+        enqueue_one(std::move(dup), now, true);
     }
 
     const std::uint64_t len = pkt->size();
-    stats_.backlog_bytes += len;
-    ++stats_.backlog_packets;
+    backlog_add(*pkt);
     if (spec_.gap == 0 ||            // not reordering
         counter_ < spec_.gap - 1 ||  // inside the last reordering gap
         spec_.reorder < reorder_cor_.next(prng_)) {
@@ -248,14 +190,14 @@ void NetemDevice::enqueue(PacketPtr pkt, Nanos now, bool is_duplicate) {
             const Packet* last = head_q_.back();
             if (const Packet* t = tfifo_.back(); t && (!last || t->tstamp > last->tstamp)) last = t;
             if (last) {
-                if (last->tstamp > now) ++stats_.rate_waits;
+                if (last->tstamp > now) ++x_.rate_waits;
                 delay = std::max<Nanos>(0, delay - (last->tstamp - now));
                 start = last->tstamp;
             }
             delay += packet_time_ns(len);
         }
         pkt->tstamp = start + delay;  // time_to_send
-        if (pkt->tstamp > now) ++stats_.delayed;
+        if (pkt->tstamp > now) ++x_.delayed;
         ++counter_;
         tfifo_.insert(std::move(pkt));
     } else {
@@ -263,12 +205,12 @@ void NetemDevice::enqueue(PacketPtr pkt, Nanos now, bool is_duplicate) {
         pkt->tstamp = now;
         counter_ = 0;
         head_q_.push_front(std::move(pkt));
-        ++stats_.requeues;
-        ++stats_.reordered;
+        ++qstats().requeues;
+        ++x_.reordered;
     }
 }
 
-bool NetemDevice::loss_event() {
+bool NetemQdisc::loss_event() {
     switch (spec_.loss_model) {
         case NetemLossModel::random:
             // 0 => none, ~0 => all
@@ -282,7 +224,7 @@ bool NetemDevice::loss_event() {
 }
 
 // loss_4state: the GI model's 4-state Markov chain. The sums wrap in 32 bits as the kernel's do.
-bool NetemDevice::loss_4state() {
+bool NetemQdisc::loss_4state() {
     const std::uint32_t a1 = spec_.p13, a2 = spec_.p31, a3 = spec_.p32, a4 = spec_.p14,
                         a5 = spec_.p23;
     const std::uint32_t rnd = prng_.next();
@@ -324,7 +266,7 @@ bool NetemDevice::loss_4state() {
 
 // loss_gilb_ell: one draw for the transition, a second against the current state's loss
 // probability (1-k in the good state, 1-h in the bad one).
-bool NetemDevice::loss_gilb_ell() {
+bool NetemQdisc::loss_gilb_ell() {
     switch (clg_state_) {
         case GOOD_STATE:
             if (prng_.next() < spec_.ge_p) clg_state_ = BAD_STATE;
@@ -340,7 +282,7 @@ bool NetemDevice::loss_gilb_ell() {
 
 // Flips one random bit of the packet, as netem does to skb->data (here the IP header on, there
 // being no link header).
-bool NetemDevice::corrupt(Packet& pkt) {
+bool NetemQdisc::corrupt(Packet& pkt) {
     if (pkt.ip_summed == ChecksumState::partial) {
         if (checksum_help_ && !checksum_help_(pkt)) return false;
         pkt.ip_summed = ChecksumState::none;  // as skb_checksum_help leaves it
@@ -348,12 +290,12 @@ bool NetemDevice::corrupt(Packet& pkt) {
     if (pkt.size() == 0) return true;
     const std::uint32_t at = prng_.below(static_cast<std::uint32_t>(pkt.size()));
     pkt.data()[at] ^= static_cast<std::uint8_t>(1u << prng_.below(8));
-    ++stats_.corrupted;
+    ++x_.corrupted;
     return true;
 }
 
 // packet_time_ns: how long `len` bytes (plus overhead, in whole cells) take at `rate`.
-Nanos NetemDevice::packet_time_ns(std::uint64_t len) const {
+Nanos NetemQdisc::packet_time_ns(std::uint64_t len) const {
     std::int64_t bytes = static_cast<std::int64_t>(len) + spec_.packet_overhead;
     if (spec_.cell_size) {
         const std::int64_t cell = spec_.cell_size;
@@ -364,34 +306,6 @@ Nanos NetemDevice::packet_time_ns(std::uint64_t len) const {
     if (bytes <= 0) return 0;
     __extension__ typedef unsigned __int128 Wide;  // bytes * 1e9 can outgrow 64 bits
     return static_cast<Nanos>(static_cast<Wide>(bytes) * kNsPerSec / spec_.rate);
-}
-
-std::string NetemDevice::tc_show() const {
-    std::lock_guard lock(mu_);
-    const NetemStats& s = stats_;
-    char buf[512];
-    std::string out = "qdisc netem 8001: root refcnt 2 " + spec_.to_string(seed_) + "\n";
-    std::snprintf(
-        buf, sizeof buf, " Sent %llu bytes %llu pkt (dropped %llu, overlimits 0 requeues %llu) \n",
-        static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(s.packets),
-        static_cast<unsigned long long>(s.drops), static_cast<unsigned long long>(s.requeues));
-    out += buf;
-    std::snprintf(buf, sizeof buf, " backlog %s %llup requeues %llu\n",
-                  size_text(s.backlog_bytes).c_str(),
-                  static_cast<unsigned long long>(s.backlog_packets),
-                  static_cast<unsigned long long>(s.requeues));
-    out += buf;
-    std::snprintf(
-        buf, sizeof buf,
-        "  delayed %llu dropped %llu corrupted %llu duplicated %llu reordered %llu ecn_marked %llu",
-        static_cast<unsigned long long>(s.delayed), static_cast<unsigned long long>(s.lost),
-        static_cast<unsigned long long>(s.corrupted), static_cast<unsigned long long>(s.duplicated),
-        static_cast<unsigned long long>(s.reordered), static_cast<unsigned long long>(s.ecn_mark));
-    out += buf;
-    if (s.alloc_errors) out += " alloc_errors " + std::to_string(s.alloc_errors);
-    out += " rate_waits " + std::to_string(s.rate_waits) + " limit_drops " +
-           std::to_string(s.limit_drops) + "\n";
-    return out;
 }
 
 }  // namespace vlo

@@ -1,15 +1,15 @@
-// Linux's netem qdisc (net/sched/sch_netem.c) as a device decorator: what the wrapped device
-// transmits is delayed (with jitter, correlation and a distribution), lost (random, 4-state or
-// Gilbert-Elliott), duplicated, reordered, corrupted and paced at a rate, configured in
-// tc-netem(8)'s words; with `ecn` a loss marks an ECN-capable packet CE instead. Packets wait in
-// netem's time-ordered queue and go to the inner device's xmit when due: right away from the
-// sender's xmit when nothing delays them, else from whoever the watchdog wakes (qdisc_watchdog's
-// hrtimer in the kernel).
+// Linux's netem qdisc (net/sched/sch_netem.c), a device's root qdisc as `tc qdisc add dev DEV
+// root netem ...` makes it: what the device transmits is delayed (with jitter, correlation and a
+// distribution), lost (random, 4-state or Gilbert-Elliott), duplicated, reordered, corrupted and
+// paced at a rate, as a typed NetemSpec says (the front end reads tc-netem(8)'s words into one);
+// with `ecn` a loss marks an ECN-capable packet CE instead. Packets wait in netem's time-ordered
+// queue and go to dev_hard_start_xmit when due: right away from the sender's dev_queue_xmit when
+// nothing delays them, else from whoever the watchdog wakes (qdisc_watchdog's hrtimer). Every
+// drop is freed with its reason: NETEM_LOSS, NETEM_CORRUPT, QDISC_DROP (the limit).
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +19,7 @@
 #include "netif/netem_random.hpp"
 #include "netif/netem_spec.hpp"
 #include "netif/netem_tfifo.hpp"
+#include "netif/qdisc.hpp"
 
 namespace vlo {
 
@@ -33,13 +34,9 @@ public:
 
 // The counters `tc -s qdisc show` prints for a netem (bstats, qstats, tc_netem_xstats), and
 // two the kernel does not keep.
-struct NetemStats {
-    std::uint64_t bytes = 0;  // Sent: released to the inner device
-    std::uint64_t packets = 0;
-    std::uint64_t drops = 0;          // qstats.drops: lost, over the limit, or a failed checksum
-    std::uint64_t requeues = 0;       // qstats.requeues, which netem bumps for each reorder
-    std::uint64_t backlog_bytes = 0;  // waiting now
-    std::uint64_t backlog_packets = 0;
+// The base's drops are losses, limit drops, failed checksums and ECN marks; its requeues, which
+// netem bumps for each reorder.
+struct NetemStats : QdiscStats {
     std::uint64_t delayed = 0;       // queued with a time_to_send in the future
     std::uint64_t lost = 0;          // loss_event said so
     std::uint64_t duplicated = 0;    // copies made and queued
@@ -52,32 +49,19 @@ struct NetemStats {
     std::uint64_t limit_drops = 0;  // dropped because `limit` packets were already queued
 };
 
-class NetemDevice final : public DeviceDecorator {
-public:
-    // An unseeded spec gets a random seed (seed() tells which, so the run can be repeated).
-    NetemDevice(Device& inner, const Clock& clock, const NetemSpec& spec = {});
-    ~NetemDevice() override;  // the watchdog goes first, then what is still queued is freed
-    NetemDevice(const NetemDevice&) = delete;
-    NetemDevice& operator=(const NetemDevice&) = delete;
+class NetemQdisc final : public Qdisc {
+  public:
+    // An unseeded spec gets a random seed (seed() tells which, so the run can be repeated); a
+    // stack's netem is seeded from the stack's seed (stack/sched.hpp).
+    NetemQdisc(Device& dev, const Clock& clock, const NetemSpec& spec = {});
+    ~NetemQdisc() override;  // the watchdog goes first, then what is still queued is freed
+    std::string_view kind() const override { return "netem"; }
 
-    // netem_enqueue, then qdisc_run: whatever is due goes to the inner device now, in the
-    // caller's context. Always takes the packet; a drop is counted in stats().
-    NetdevTx xmit(PacketPtr pkt) override;
-
-    // The watchdog's callback (and a virtual clock's driver): sends everything due by now, in
-    // time order, then asks the watchdog for the next due time. If another thread is already
-    // sending (qdisc_run_begin fails), that thread sends these too and this returns at once.
-    void run_due();
-    // When the first waiting packet is due, if any (for an owner that drives netem itself).
-    std::optional<Nanos> next_due() const;
     void set_watchdog(std::unique_ptr<NetemWatchdog> watchdog);
 
     // netem_change: the new spec applies to packets from now on; queued ones keep their times.
     // A spec with a seed reseeds the generator (TCA_NETEM_PRNG_SEED); without, it runs on.
     void change(const NetemSpec& spec);
-    // The same from tc's words ("delay 10ms loss 1%"). On a parse error returns tc's message
-    // and changes nothing; returns "" on success.
-    std::string change(std::string_view options);
 
     // skb_checksum_help for the stack to provide: before corrupting a CHECKSUM_PARTIAL packet,
     // netem completes its transport checksum so the flipped bit is caught as it would be on a
@@ -89,29 +73,24 @@ public:
 
     NetemSpec spec() const;
     std::uint64_t seed() const;
-    NetemStats stats() const;
-    // `tc -s qdisc show dev DEV`:
-    //   qdisc netem 8001: root refcnt 2 limit 1000 delay 1ms loss 5% seed 1
-    //    Sent 9800 bytes 98 pkt (dropped 2, overlimits 0 requeues 0)
-    //    backlog 0b 0p requeues 0
-    //     delayed 98 dropped 2 corrupted 0 ... ecn_marked 0 rate_waits 0 limit_drops 0
-    std::string tc_show() const;
+    // Qdisc::stats() with tc_netem_xstats and vlo's own counters.
+    NetemStats xstats() const;
 
-private:
-    void apply(const NetemSpec& spec);  // under mu_
-    void enqueue(PacketPtr pkt, Nanos now, bool is_duplicate);
+  protected:
+    NetXmit enqueue(PacketPtr pkt, Nanos now) override;
+    PacketPtr dequeue(Nanos now) override;
+    std::optional<Nanos> next_due_locked() const override;
+    void after_run() override;
+
+  private:
+    void apply(const NetemSpec& spec);  // under lock()
+    void enqueue_one(PacketPtr pkt, Nanos now, bool is_duplicate);
     bool loss_event();
     bool loss_4state();
     bool loss_gilb_ell();
     bool corrupt(Packet& pkt);
     Nanos packet_time_ns(std::uint64_t len) const;
-    PacketPtr dequeue(Nanos now);
-    void run_locked(std::unique_lock<std::mutex>& lock);
-    void arm_watchdog();
-    std::optional<Nanos> next_due_locked() const;
 
-    const Clock& clock_;
-    mutable std::mutex mu_;  // the qdisc lock: everything below
     NetemSpec spec_;
     std::uint64_t seed_ = 0;
     NetemPrng prng_;
@@ -121,25 +100,24 @@ private:
     std::uint32_t counter_ = 0;   // packets since the last reorder (gap)
     NetemHeadQueue head_q_;
     NetemTfifo tfifo_;
-    NetemStats stats_;
+    NetemStats x_;  // the netem-only counters; the rest are the base's
     std::unique_ptr<NetemWatchdog> watchdog_;
     std::optional<Nanos> armed_at_;  // the wakeup last asked for
-    bool running_ = false;           // a thread is sending (__QDISC_STATE_RUNNING)
     ChecksumHelp checksum_help_ = nullptr;
 };
 
 // A watchdog on any timer with the kernel's timer shape: constructed from a service and a
 // callback, re-armed with arm(absolute time). With the stack's TimerService, which runs its
 // callbacks with bottom halves off as TIMER_SOFTIRQ would, on a thread under the real clock and
-// from Stack::run_timers under the virtual one:
+// as the virtual one advances (stack/sched.hpp makes netems so):
 //   netem.set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(stack.timers(), netem));
 template <class TimerT>
 class NetemTimerWatchdog final : public NetemWatchdog {
 public:
-    template <class Service>
-    NetemTimerWatchdog(Service& service, NetemDevice& netem)
-        : timer_(service, [&netem] { netem.run_due(); }) {}
-    void schedule(Nanos when) override { timer_.arm(when); }
+  template <class Service>
+  NetemTimerWatchdog(Service& service, NetemQdisc& netem)
+      : timer_(service, [&netem] { netem.run(); }) {}
+  void schedule(Nanos when) override { timer_.arm(when); }
 
 private:
     TimerT timer_;

@@ -1,14 +1,12 @@
-// A netem configuration in tc's words: what `tc qdisc add ... netem OPTIONS` parses
-// (iproute2 tc/q_netem.c, netem_parse_opt) and prints back (netem_print_opt), with the values
-// kept as the kernel receives them (struct tc_netem_qopt and its attributes): probabilities as
-// fractions of UINT32_MAX, times in nanoseconds, rates in bytes per second.
+// A netem configuration as the kernel receives it (struct tc_netem_qopt and its attributes):
+// probabilities as fractions of UINT32_MAX, times in nanoseconds, rates in bytes per second.
+// tc's words for it (netem_parse_opt, netem_print_opt) are the front end's
+// (frontend/netem_words.hpp).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
-#include <span>
-#include <string>
-#include <string_view>
 
 #include "netif/clock.hpp"
 
@@ -22,7 +20,9 @@ enum class NetemLossModel : std::uint8_t { random, state, gemodel };
 
 // A probability as tc hands it to the kernel: rint(fraction * UINT32_MAX) (set_percent).
 using NetemProb = std::uint32_t;
-NetemProb netem_percent(double percent);
+inline NetemProb netem_percent(double percent) {
+    return static_cast<NetemProb>(std::rint(percent / 100. * UINT32_MAX));
+}
 constexpr NetemProb kNetemAlways = UINT32_MAX;
 
 struct NetemSpec {
@@ -54,29 +54,9 @@ struct NetemSpec {
     std::uint32_t cell_size = 0;
     std::int32_t cell_overhead = 0;
 
-    std::optional<std::uint64_t> seed;  // none: a random one, shown by to_string
+    std::optional<std::uint64_t> seed;  // none: the stack's seed, or a random one
     // TCA_NETEM_ECN: a loss marks an ECN-capable packet CE instead of dropping it.
     bool ecn = false;
-
-    // netem_print_opt's text, as `tc qdisc show` prints after "qdisc netem 8001: root refcnt 2 ":
-    // "limit 1000 delay 10ms  1ms 25% loss 5% ... seed N". `seed` is the one in use.
-    std::string to_string(std::uint64_t seed_in_use) const;
 };
-
-// Either a spec or tc's one-line complaint about the word it could not take ("Illegal
-// \"loss percent\"", "What is \"xyz\"?", "Command line is not complete. Try option \"help\"").
-struct NetemParseResult {
-    std::optional<NetemSpec> spec;
-    std::string error;
-    explicit operator bool() const { return spec.has_value(); }
-};
-
-// netem_parse_opt over the words after `netem`, split on blanks. Unlike tc's, a bare TIME is
-// read as tc reads it today: nanoseconds (get_time64, iproute2 6.9 on; older tc took µs).
-NetemParseResult parse_netem(std::string_view options);
-NetemParseResult parse_netem(std::span<const std::string_view> words);
-
-// tc's explain(): the usage text `netem help` prints.
-std::string_view netem_usage();
 
 }  // namespace vlo

@@ -76,7 +76,7 @@ private:
 };
 
 // Writes a pcap stream synchronously, for packets already in hand (tools, tests). The capture
-// decorator (capture.hpp) is the one to put on a device: it never makes the stack wait.
+// tap (capture.hpp) is the one to put on a device: it never makes the stack wait.
 class PcapWriter {
 public:
     PcapWriter(PcapSink& sink, std::uint32_t snaplen = pcap::kMaxSnaplen,

@@ -25,6 +25,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::coun
     "FRAG_REASM_TIMEOUT", "IP_FRAG_OVERLAP", "NETFILTER_DROP",
     "TCP_INVALID_SEQUENCE", "TCP_OLD_DATA", "TCP_RFC7323_PAWS", "TCP_RESET", "TCP_INVALID_SYN",
     "TCP_FLAGS", "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_ZEROWINDOW", "TCP_OFO_DROP", "TCP_OFOMERGE", "TCP_CLOSE",
+    "QDISC_DROP", "NETEM_LOSS", "NETEM_CORRUPT", "PACKET_SOCK_ERROR",
 };
 }  // namespace
 

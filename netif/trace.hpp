@@ -78,6 +78,11 @@ enum class DropReason : std::uint8_t {
     tcp_ofo_drop,          // out of order data that does not fit
     tcp_ofomerge,          // out of order data already held
     tcp_close,             // arrived for a closed connection
+    // The transmit path's qdiscs and taps (SKB_DROP_REASON_QDISC_*, the AF_PACKET ring).
+    qdisc_drop,         // a qdisc over its limit (pfifo_fast's txqueuelen, netem's limit)
+    netem_loss,         // netem's loss generator said so
+    netem_corrupt,      // netem could not finish a checksum before corrupting the packet
+    packet_sock_error,  // a capture's copy the ring had no room for (the original goes on)
     count_
 };
 

@@ -36,6 +36,8 @@ public:
 
     // Writes the packet to the kernel (the device's xmit).
     NetdevTx xmit(PacketPtr pkt) override;
+    // txqueuelen: the default qdisc, pfifo_fast, holds this many packets.
+    std::uint32_t tx_queue_len() const override { return 1000; }
     // Reading starts once there is somewhere to deliver to.
     void set_rx_sink(RxSink* sink) override;
     void stop() override;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "frontend/iptables.hpp"
 #include "posix/syscalls.hpp"
 #include "posix/vlo/socket.h"
 #include "stack/stack.hpp"
@@ -98,7 +99,7 @@ int vlo_iptables(vlo_stack* st, const char* rule) {
         return -1;
     }
     std::string message;
-    if (st->stack->netfilter().command(rule, &message)) {
+    if (vlo::frontend::iptables(st->stack->netfilter(), rule, &message)) {
         errno = EINVAL;
         return -1;
     }

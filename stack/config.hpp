@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "netif/net_rx.hpp"
 #include "stack/fib.hpp"
@@ -39,6 +40,9 @@ struct StackConfig {
     std::uint64_t ipfrag_high_thresh = 4 * 1024 * 1024;  // net.ipv4.ipfrag_high_thresh
     std::uint64_t ipfrag_low_thresh = 3 * 1024 * 1024;   // net.ipv4.ipfrag_low_thresh
     Nanos ipfrag_time = 30 * kNsPerSec;                  // net.ipv4.ipfrag_time (IP_FRAG_TIME)
+    // Every random choice of the stack comes from this seed (stack_random.hpp); none: a
+    // random one, which Stack::seed() tells.
+    std::optional<std::uint64_t> seed;
 };
 
 }  // namespace vlo

@@ -29,10 +29,9 @@ const FibEntry* match(const std::vector<FibEntry>& table, Ipv4Address dst, const
 template <class Change>
 std::error_code Fib::update(Change change) {
     std::lock_guard lock(writer_);
-    auto next = std::make_unique<FibSnapshot>(*current_.load(std::memory_order_relaxed));
+    auto next = std::make_unique<FibSnapshot>(*current_.peek());
     if (std::error_code ec = change(*next)) return ec;
-    current_.store(next.get(), std::memory_order_release);
-    retired_.push_back(std::move(next));
+    current_.publish(std::move(next));
     return {};
 }
 
@@ -57,17 +56,6 @@ std::error_code Fib::add_address(Device& dev, Ipv4Cidr cidr) {
             if (cidr.prefix_len < 31)
                 insert_sorted(t.local, {cidr.broadcast(), 32, RouteType::broadcast, &dev, addr});
         }
-        return {};
-    });
-}
-
-void Fib::replace_device(const Device& from, Device& to) {
-    update([&](FibSnapshot& t) -> std::error_code {
-        for (IfAddr& a : t.addrs)
-            if (a.dev == &from) a.dev = &to;
-        for (auto* table : {&t.local, &t.main})
-            for (FibEntry& e : *table)
-                if (e.dev == &from) e.dev = &to;
         return {};
     });
 }
@@ -98,19 +86,22 @@ std::error_code Fib::add_route(Ipv4Cidr prefix, Device& dev, Ipv4Address prefsrc
 }
 
 std::optional<FibEntry> Fib::lookup(Ipv4Address dst, const Device* oif) const {
-    const FibSnapshot& t = snapshot();
+    RcuPtr<const FibSnapshot>::ReadGuard guard(current_);
+    const FibSnapshot& t = *guard.get();
     if (const FibEntry* e = match(t.local, dst, oif)) return *e;
     if (const FibEntry* e = match(t.main, dst, oif)) return *e;
     return std::nullopt;
 }
 
 bool Fib::is_local(Ipv4Address a) const {
-    const FibEntry* e = match(snapshot().local, a, nullptr);
+    RcuPtr<const FibSnapshot>::ReadGuard t(current_);
+    const FibEntry* e = match(t->local, a, nullptr);
     return e && e->type == RouteType::local;
 }
 
 std::optional<Ipv4Address> Fib::primary_address(const Device& dev) const {
-    for (const IfAddr& a : snapshot().addrs)
+    RcuPtr<const FibSnapshot>::ReadGuard t(current_);
+    for (const IfAddr& a : t->addrs)
         if (a.dev == &dev) return a.cidr.address;
     return std::nullopt;
 }

@@ -1,7 +1,6 @@
 #include "stack/ip.hpp"
 
-#include <random>
-
+#include "netif/dev_xmit.hpp"
 #include "netif/trace_log.hpp"
 #include "stack/icmp.hpp"
 #include "stack/ip_fragment.hpp"
@@ -13,7 +12,7 @@ namespace vlo {
 using wire::Ipv4Error;
 using wire::Ipv4View;
 
-Ip::Ip(Stack& stack) : stack_(stack), ident_seed_(std::random_device{}()), defrag_(stack) {}
+Ip::Ip(Stack& stack) : stack_(stack), ident_seed_(stack.random().u32()), defrag_(stack) {}
 
 void Ip::trace_next(int n) {
     if (n > 0 && trace_budget_.load() <= 0) TraceLog::add_user();  // NET_RX stamps its rounds
@@ -234,23 +233,11 @@ std::error_code Ip::ip_do_fragment(PacketPtr pkt, Device& dev) {
     return {};  // consume_skb: the datagram went out in its fragments
 }
 
-// Every packet put on a device, whole datagram or fragment, is one OutTransmits.
+// Every packet put on a device, whole datagram or fragment, is one OutTransmits. From here the
+// packet is netif's: dev_queue_xmit, the device's qdisc, its taps, its driver (dev_xmit.hpp).
 void Ip::ip_finish_output2(PacketPtr pkt, Device& dev) {
     stack_.snmp().ip.inc(IpMib::OutTransmits);
-    dev_queue_xmit(std::move(pkt), dev);
-}
-
-// __dev_queue_xmit: bottom halves stay off across the device's xmit (rcu_read_lock_bh); the
-// enable on the way out is where lo's NET_RX runs in the sender (the softirq design).
-void Ip::dev_queue_xmit(PacketPtr pkt, Device& dev) {
-    BhDisabled bh(stack_.net_rx());
-    pkt->trace.stamp(Stage::dev_queue_xmit);
-    pkt->dev = &dev;
-    if (!dev.is_up()) {
-        DeviceStats::inc(dev.stats().tx_dropped);
-        return drop(std::move(pkt), DropReason::dev_ready);
-    }
-    dev.xmit(std::move(pkt));
+    vlo::dev_queue_xmit(std::move(pkt), dev);
 }
 
 }  // namespace vlo

@@ -1,8 +1,7 @@
 // IPv4 (net/ipv4/ip_input.c, ip_output.c, route.c): ip_rcv validates and routes what NET_RX
 // hands up, ip_local_deliver reassembles fragments (ip_defrag) and passes the datagram to the
-// transport protocol; ip_local_out → ip_output → dev_queue_xmit sends, fragmenting what is
-// longer than the device's MTU (ip_fragment), with bottom halves off so lo's receive work runs
-// at the bh-enable on the way out (the softirq design).
+// transport protocol; ip_local_out → ip_output → dev_queue_xmit (netif/dev_xmit.hpp) sends,
+// fragmenting what is longer than the device's MTU (ip_fragment).
 #pragma once
 
 #include <array>
@@ -73,7 +72,6 @@ private:
     std::error_code ip_fragment(PacketPtr pkt, Device& dev);
     std::error_code ip_do_fragment(PacketPtr pkt, Device& dev);
     void ip_finish_output2(PacketPtr pkt, Device& dev);
-    void dev_queue_xmit(PacketPtr pkt, Device& dev);
     void drop(PacketPtr pkt, DropReason reason);
 
     Stack& stack_;

@@ -65,10 +65,7 @@ struct IpDefrag::FragQueue {
     FragQueue* newer = nullptr;
 };
 
-IpDefrag::IpDefrag(Stack& stack) : stack_(stack) {
-    std::random_device rd;
-    hash_key_ = SipKey{(std::uint64_t{rd()} << 32) | rd(), (std::uint64_t{rd()} << 32) | rd()};
-}
+IpDefrag::IpDefrag(Stack& stack) : stack_(stack), hash_key_(stack.random().key()) {}
 
 IpDefrag::~IpDefrag() {
     // After exit() nothing is left; otherwise the buffers still go back to the pool (the drop

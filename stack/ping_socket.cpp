@@ -44,8 +44,7 @@ void PingTable::ping_rcv(PacketPtr pkt) {
         if (it != sockets_.end()) {
             PingSocket* sk = it->second;
             const bool addr_ok = sk->local_.is_unspecified() || sk->local_ == iph.dst();
-            // By index: a decorated device (capture, netem) is the same interface.
-            const bool dev_ok = !sk->bound_dev_ || (pkt->dev && sk->bound_dev_->ifindex() == pkt->dev->ifindex());
+            const bool dev_ok = !sk->bound_dev_ || sk->bound_dev_ == pkt->dev;
             if (addr_ok && dev_ok) {
                 sk->queue_rcv(std::move(pkt));
                 return;

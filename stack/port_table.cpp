@@ -15,8 +15,8 @@ std::uint32_t mix(std::uint32_t h) {
 }
 }  // namespace
 
-PortTable::PortTable(Kind kind, std::uint16_t low, std::uint16_t high)
-    : kind_(kind), low_(low), high_(high), secret_(std::random_device{}()), perturb_(256) {}
+PortTable::PortTable(Kind kind, std::uint16_t low, std::uint16_t high, std::uint32_t secret)
+    : kind_(kind), low_(low), high_(high), secret_(secret), perturb_(256) {}
 
 bool PortTable::conflicts(const PortBinding& b, Ipv4Address addr, std::uint16_t port) const {
     auto it = ports_.find(port);

@@ -31,7 +31,9 @@ struct PortBinding {
 class PortTable {
 public:
     enum class Kind { tcp, udp };
-    explicit PortTable(Kind kind, std::uint16_t low = 32768, std::uint16_t high = 60999);
+    // `secret` keys the ephemeral port offsets (RFC 6056's F); the stack's seed gives it.
+    explicit PortTable(Kind kind, std::uint16_t low = 32768, std::uint16_t high = 60999,
+                       std::uint32_t secret = 0);
 
     // bind(): `port` 0 picks a free ephemeral port. EADDRINUSE on conflict or exhaustion.
     std::error_code bind(PortBinding& b, Ipv4Address addr, std::uint16_t port);

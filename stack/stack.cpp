@@ -4,18 +4,22 @@
 #include <cstdio>
 #include <thread>
 
+#include "netif/dev_xmit.hpp"
+
 namespace vlo {
 
 Stack::Stack(const StackConfig& config, const Clock& clock)
     : config_(config),
       clock_(clock),
+      random_(config.seed),
       fib_(config.loopback_policy),
       ip_(*this),
       icmp_(*this),
       ping_table_(*this),
-      udp_ports_(PortTable::Kind::udp, config.ip_local_port_range.low, config.ip_local_port_range.high),
+      udp_ports_(PortTable::Kind::udp, config.ip_local_port_range.low,
+                 config.ip_local_port_range.high, random_.u32()),
       udp_(*this),
-      netfilter_(*this),
+      netfilter_(*this, random_.u64()),
       net_rx_(std::make_unique<NetRx>(config.core, clock)) {
     timers_ = std::make_unique<TimerService>(clock, *net_rx_);
     tcp_ = std::make_unique<Tcp>(*this);
@@ -37,9 +41,9 @@ Stack::~Stack() {
     timers_->stop();  // joins the timer thread; the sockets' timers die with them below
     ip_.defrag().exit();  // pending reassembly queues and their timer, while the service lives
     tcp_.reset();
-    // Decorators may hold timers of the service (netem's watchdog): they go before it.
+    captures_.clear();  // each writes out what it holds and leaves its device
+    // A device's qdisc may hold a timer of the service (netem's watchdog): devices go first.
     devices_.clear();
-    while (!wrapped_.empty()) wrapped_.pop_back();  // outermost first: each wraps the one before
     timers_.reset();
     net_rx_.reset();
 }
@@ -55,8 +59,16 @@ bool Stack::linger(Nanos timeout) {
 
 Device& Stack::add_device(std::unique_ptr<Device> dev) {
     dev->set_rx_sink(net_rx_.get());
+    dev_activate(*dev, clock_);
     devices_.push_back(std::move(dev));
     return *devices_.back();
+}
+
+Capture* Stack::add_capture(std::string_view dev, const CaptureConfig& config) {
+    Device* d = find_device(dev);
+    if (!d) return nullptr;
+    captures_.push_back(std::make_unique<Capture>(*d, clock_, config));
+    return captures_.back().get();
 }
 
 Device* Stack::find_device(std::string_view name) {

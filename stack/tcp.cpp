@@ -157,20 +157,14 @@ std::uint32_t TcpSock::unsent_end() const {
 
 // ---- Tcp ----
 
-namespace {
-SipKey random_key() {
-    std::random_device rd;
-    return SipKey{std::uint64_t{rd()} << 32 | rd(), std::uint64_t{rd()} << 32 | rd()};
-}
-}  // namespace
-
+// The secrets come from the stack's seed (stack_random.hpp), so a seeded run repeats.
 Tcp::Tcp(Stack& stack)
     : stack_(stack),
       ports_(PortTable::Kind::tcp, stack.config().ip_local_port_range.low,
-             stack.config().ip_local_port_range.high),
-      isn_key_(random_key()),
-      cookie_key_(random_key()),
-      id_key_(random_key()) {}
+             stack.config().ip_local_port_range.high, stack.random().u32()),
+      isn_key_(stack.random().key()),
+      cookie_key_(stack.random().key()),
+      id_key_(stack.random().key()) {}
 
 Tcp::~Tcp() {
     // Break the cycles: sockets hold timers, tables hold sockets.
@@ -353,7 +347,7 @@ std::uint32_t Tcp::isn(Ipv4Address laddr, std::uint16_t lport, Ipv4Address raddr
     // (secure_tcp_seq: the clock in ns >> 6, ~64 ns; the RFC's 4 µs is a minimum rate).
     const auto f = static_cast<std::uint32_t>(
         siphash_4u32(laddr.value, raddr.value, std::uint32_t{lport} << 16 | rport, 0, isn_key_));
-    const auto m = static_cast<std::uint32_t>(MonotonicClock::instance().now_ns() >> 6);
+    const auto m = static_cast<std::uint32_t>(stack_.clock().now_ns() >> 6);  // the stack's clock
     return f + m;
 }
 

@@ -101,10 +101,16 @@ void TimerService::dequeue(Timer& t) {
 }
 
 TimerService::TimerService(const Clock& clock, NetRx& rx) : clock_(clock), rx_(rx) {
-    if (!clock_.is_virtual()) thread_ = std::thread([this] { thread_main(); });
+    if (const auto* v = dynamic_cast<const VirtualClock*>(&clock_))
+        v->attach(*this);
+    else if (!clock_.is_virtual())
+        thread_ = std::thread([this] { thread_main(); });
 }
 
-TimerService::~TimerService() { stop(); }
+TimerService::~TimerService() {
+    stop();
+    if (const auto* v = dynamic_cast<const VirtualClock*>(&clock_)) v->detach(*this);
+}
 
 void TimerService::stop() {
     {
@@ -117,7 +123,7 @@ void TimerService::stop() {
 
 std::optional<Nanos> TimerService::next_expiry() const {
     std::lock_guard lock(mu_);
-    if (heap_.empty()) return std::nullopt;
+    if (heap_.empty() || stopping_) return std::nullopt;
     return heap_.front()->expires_;
 }
 

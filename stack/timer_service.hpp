@@ -46,10 +46,11 @@ private:
     std::atomic<bool> queued_{false};
 };
 
-class TimerService {
-public:
+class TimerService final : public ClockListener {
+  public:
+    // Under a VirtualClock it attaches to the clock, whose advance then runs its timers.
     TimerService(const Clock& clock, NetRx& rx);
-    ~TimerService();  // stops the thread
+    ~TimerService() override;  // stops the thread, detaches from a virtual clock
     TimerService(const TimerService&) = delete;
     TimerService& operator=(const TimerService&) = delete;
 
@@ -57,12 +58,12 @@ public:
     // Stops the thread; timers no longer fire (owners may still arm and cancel).
     void stop();
     // Runs every timer due by now (the virtual clock's driver; harmless otherwise).
-    void run_due();
+    void run_due() override;
     // When the earliest armed timer expires, if any: how far a virtual clock's driver may
     // move time before something happens (the next jiffy the kernel's timer wheel would run).
-    std::optional<Nanos> next_expiry() const;
+    std::optional<Nanos> next_expiry() const override;
 
-private:
+  private:
     friend class Timer;
     // The heap's operations; the caller holds mu_.
     void enqueue(Timer& t);

@@ -101,7 +101,7 @@ std::error_code UdpSocket::connect(Ipv4Address addr, std::uint16_t port) {
     if (saddr_.is_unspecified()) saddr_ = rt.src;
     const Ipv4Address rcv_saddr = rcv_saddr_.is_unspecified() ? rt.src : rcv_saddr_;
     stack_.udp().connect(this, rcv_saddr, rt.dst, port);
-    inet_id_ = static_cast<std::uint16_t>(std::random_device{}());  // get_random_u16()
+    inet_id_ = static_cast<std::uint16_t>(stack_.random().u32());  // get_random_u16()
     return {};
 }
 

@@ -1,4 +1,4 @@
-// The capture decorator and its pcap writer: files read back byte by byte, by libtins and (if
+// The capture tap and its pcap writer: files read back byte by byte, by libtins and (if
 // installed) by tshark; a real ICMP exchange with the stack recorded in both directions; lo's
 // packets once each; a full ring dropping and counting instead of blocking; -c; sinks that
 // are sockets or callbacks, and one that fails.
@@ -21,10 +21,12 @@
 #include <vector>
 
 #include "netif/capture.hpp"
+#include "netif/dev_xmit.hpp"
 #include "netif/loopback.hpp"
 #include "netif/net_rx.hpp"
 #include "netif/packet_pool.hpp"
 #include "netif/pcap_writer.hpp"
+#include "netif/trace_log.hpp"
 #include "stack/stack.hpp"
 #include "test_util.hpp"
 
@@ -114,12 +116,18 @@ Bytes pattern(std::size_t n, std::uint8_t seed) {
     return b;
 }
 
+// The device receives: through a receive core to its taps and protocol, or, for a bare sink
+// standing in for the core, the taps first as __netif_receive_skb calls them.
 void receive(Device& dev, const Bytes& bytes) {
     PacketPtr pkt = test::make_packet(bytes);
     pkt->dev = &dev;
     REQUIRE(dev.rx_sink());
+    if (!dynamic_cast<NetRx*>(dev.rx_sink())) netif_receive_taps(*pkt, dev);
     dev.rx_sink()->netif_rx(std::move(pkt));
 }
+
+// The device transmits, as dev_queue_xmit hands it over: the taps see it leave.
+void send(Device& dev, PacketPtr pkt) { dev_queue_xmit(std::move(pkt), dev); }
 
 // Runs a shell command: its exit status and what it printed.
 std::pair<int, std::string> run(const std::string& cmd) {
@@ -144,15 +152,15 @@ TEST_CASE("capture writes a pcap whose global header and records are exact", "[c
     TempPcap file(nano ? "exact_ns" : "exact_us");
     CaptureConfig cfg;
     cfg.nanosecond = nano;
-    CaptureDevice cap(wire, clock, cfg);
+    Capture cap(wire, clock, cfg);
     REQUIRE_FALSE(cap.start_file(file.path));
 
     const Bytes a = pattern(60, 1), b = pattern(1400, 2), c = pattern(28, 3);
-    cap.xmit(test::make_packet(a));
+    send(wire, test::make_packet(a));
     clock.advance(1'500);  // 1.5 µs
     receive(wire, b);      // the device receives: through the capture to its sink
     clock.advance(2 * kNsPerSec);
-    cap.xmit(test::make_packet(c));
+    send(wire, test::make_packet(c));
     REQUIRE_FALSE(cap.close());
 
     // Everything still reached where it was going.
@@ -188,16 +196,65 @@ TEST_CASE("capture writes a pcap whose global header and records are exact", "[c
           "3 packets captured\n3 packets received by filter\n0 packets dropped by kernel\n");
 }
 
+TEST_CASE("a capture ring with no room ends a traced packet's copy with PACKET_SOCK_ERROR", "[capture][trace]") {
+    VirtualClock clock;
+    WireDevice wire(2);
+    CaptureConfig cfg;
+    cfg.snaplen = 100;
+    cfg.buffer_bytes = 16 + 100;  // one record
+    Capture cap(wire, clock, cfg);
+    // Once `hold` is set the sink keeps the writer until released: the first record then keeps
+    // the ring full. (The global header is written by start() itself, unheld.)
+    std::mutex mu;
+    std::condition_variable cv;
+    bool hold = false, release = false, writing = false;
+    REQUIRE_FALSE(cap.start(std::make_unique<CallbackPcapSink>([&](std::span<const std::uint8_t>) {
+        std::unique_lock lock(mu);
+        if (!hold) return std::error_code{};
+        writing = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return std::error_code{};
+    })));
+    {
+        std::lock_guard lock(mu);
+        hold = true;
+    }
+    send(wire, test::make_packet(pattern(100, 1)));  // fills the ring; the writer now waits
+    {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return writing; });
+    }
+    constexpr std::uint64_t kId = 0x7ace5;
+    PacketPtr traced = test::make_packet(pattern(100, 2));
+    traced->trace.start(kId);
+    send(wire, std::move(traced));
+    CHECK(cap.stats().dropped == 1);
+    REQUIRE(wire.sent.size() == 2);  // the packet itself went on
+    CHECK(wire.sent[1]->trace.on);
+    const std::vector<Trace> traces = TraceLog::instance().take(kId);
+    REQUIRE(traces.size() == 1);  // the copy's, ended here
+    CHECK(traces[0].drop == DropReason::packet_sock_error);
+    CHECK(drop_reason_name(traces[0].drop) == "PACKET_SOCK_ERROR");
+    {
+        std::lock_guard lock(mu);
+        release = true;
+        cv.notify_all();
+    }
+    REQUIRE_FALSE(cap.close());
+    CHECK(cap.stats().captured == 1);
+}
+
 TEST_CASE("capture keeps snaplen bytes of a longer packet and its true length", "[capture]") {
     VirtualClock clock;
     WireDevice wire(2);
     TempPcap file("snaplen");
     CaptureConfig cfg;
     cfg.snaplen = 64;
-    CaptureDevice cap(wire, clock, cfg);
+    Capture cap(wire, clock, cfg);
     REQUIRE_FALSE(cap.start_file(file.path));
     const Bytes big = pattern(1000, 9);
-    cap.xmit(test::make_packet(big));
+    send(wire, test::make_packet(big));
     cap.close();
     const PcapFile f = parse_pcap(read_all(file.path));
     CHECK(f.snaplen == 64);
@@ -210,11 +267,9 @@ TEST_CASE("capture keeps snaplen bytes of a longer packet and its true length", 
 TEST_CASE("capture records a stack's ICMP exchange that libtins and tshark read back",
           "[capture]") {
     VirtualClock clock(kT0);
-    WireDevice wire(2);  // outlives the stack, which owns the capture around it
     Stack stack(test::inline_config(), clock);
-    auto& cap = static_cast<CaptureDevice&>(
-        stack.add_device(std::make_unique<CaptureDevice>(wire, clock, CaptureConfig{})));
-    REQUIRE_FALSE(stack.addr_add("eth0", *Ipv4Cidr::parse("198.18.0.2/24")));
+    WireDevice& wire = test::add_wire(stack);
+    Capture cap(wire, clock);
     TempPcap file("icmp");
     REQUIRE_FALSE(cap.start_file(file.path));
 
@@ -286,17 +341,16 @@ TEST_CASE("capture on lo records each packet once as libpcap does", "[capture]")
         TempPcap file("lo");
         CaptureConfig cfg;
         cfg.direction = dir;
-        CaptureDevice cap(lo, clock, cfg);
-        CHECK(cap.rx_sink() == &rx);
+        Capture cap(lo, clock, cfg);
         REQUIRE_FALSE(cap.start_file(file.path));
-        for (std::uint8_t i = 0; i < 3; ++i) cap.xmit(test::make_packet(pattern(40, i)));
+        for (std::uint8_t i = 0; i < 3; ++i) send(lo, test::make_packet(pattern(40, i)));
         REQUIRE_FALSE(cap.close());
         CHECK(handler.received == 3);
         const PcapFile f = parse_pcap(read_all(file.path));
         REQUIRE(f.records.size() == 3);
         for (std::uint8_t i = 0; i < 3; ++i) CHECK(f.records[i].data == pattern(40, i));
     }
-    // Gone, the capture gives lo its receive sink back.
+    // Gone, the capture leaves lo as it was.
     CHECK(lo.rx_sink() == &rx);
 }
 
@@ -322,9 +376,9 @@ TEST_CASE("capture with a full ring drops and counts instead of blocking the sta
     CaptureConfig cfg;
     cfg.snaplen = 256;
     cfg.buffer_bytes = 1024;  // 8 records of 16 + 100 bytes
-    CaptureDevice cap(wire, clock, cfg);
+    Capture cap(wire, clock, cfg);
     REQUIRE_FALSE(cap.start(std::move(sink)));
-    for (std::uint8_t i = 0; i < 20; ++i) cap.xmit(test::make_packet(pattern(100, i)));
+    for (std::uint8_t i = 0; i < 20; ++i) send(wire, test::make_packet(pattern(100, i)));
     CHECK(wire.sent.size() == 20);  // the stack went on
     CaptureStats s = cap.stats();
     CHECK(s.received == 20);
@@ -338,7 +392,7 @@ TEST_CASE("capture with a full ring drops and counts instead of blocking the sta
     gate->cv.notify_all();
     cap.flush();
     // Room again: the next packet is captured.
-    cap.xmit(test::make_packet(pattern(100, 50)));
+    send(wire, test::make_packet(pattern(100, 50)));
     REQUIRE_FALSE(cap.close());
     s = cap.stats();
     CHECK(s.captured == 9);
@@ -357,11 +411,11 @@ TEST_CASE("capture -c N stops after N packets", "[capture]") {
     TempPcap file("count");
     CaptureConfig cfg;
     cfg.count = 3;
-    CaptureDevice cap(wire, clock, cfg);
+    Capture cap(wire, clock, cfg);
     REQUIRE_FALSE(cap.start_file(file.path));
     for (std::uint8_t i = 0; i < 10; ++i) {
         CHECK(cap.done() == (i >= 3));
-        cap.xmit(test::make_packet(pattern(50, i)));
+        send(wire, test::make_packet(pattern(50, i)));
     }
     CHECK(cap.done());
     cap.flush();
@@ -381,10 +435,10 @@ TEST_CASE("capture streams to a socket and stops cleanly when the reader goes aw
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
 
     SECTION("a reader gets the whole stream") {
-        CaptureDevice cap(wire, clock);
+        Capture cap(wire, clock);
         REQUIRE_FALSE(cap.start(std::make_unique<FdPcapSink>(fds[0], true)));
-        cap.xmit(test::make_packet(pattern(30, 1)));
-        cap.xmit(test::make_packet(pattern(31, 2)));
+        send(wire, test::make_packet(pattern(30, 1)));
+        send(wire, test::make_packet(pattern(31, 2)));
         REQUIRE_FALSE(cap.close());  // closes our end: the reader sees EOF
         Bytes got;
         std::uint8_t buf[4096];
@@ -396,14 +450,14 @@ TEST_CASE("capture streams to a socket and stops cleanly when the reader goes aw
         CHECK(f.records[1].data == pattern(31, 2));
     }
     SECTION("a reader that hangs up ends the capture, not the program") {
-        CaptureDevice cap(wire, clock);
+        Capture cap(wire, clock);
         REQUIRE_FALSE(cap.start(std::make_unique<FdPcapSink>(fds[0], true)));
         ::close(fds[1]);
         fds[1] = -1;
-        cap.xmit(test::make_packet(pattern(30, 1)));
+        send(wire, test::make_packet(pattern(30, 1)));
         cap.flush();
         CHECK(cap.error() == std::errc::broken_pipe);  // EPIPE, and no SIGPIPE
-        cap.xmit(test::make_packet(pattern(30, 2)));
+        send(wire, test::make_packet(pattern(30, 2)));
         CHECK(cap.stats().captured == 1);
         CHECK(wire.sent.size() == 2);
         CHECK(cap.close() == std::errc::broken_pipe);
@@ -417,7 +471,7 @@ TEST_CASE("capture refuses a ring too small for one record and a second start", 
     CaptureConfig cfg;
     cfg.snaplen = 1000;
     cfg.buffer_bytes = 1000;
-    CaptureDevice small(wire, clock, cfg);
+    Capture small(wire, clock, cfg);
     auto discard = [] {
         return std::make_unique<CallbackPcapSink>(
             [](std::span<const std::uint8_t>) { return std::error_code{}; });
@@ -425,7 +479,7 @@ TEST_CASE("capture refuses a ring too small for one record and a second start", 
     CHECK(small.start(discard()) == std::errc::invalid_argument);
     CHECK(small.start(nullptr) == std::errc::invalid_argument);
 
-    CaptureDevice cap(wire, clock);
+    Capture cap(wire, clock);
     REQUIRE_FALSE(cap.start(discard()));
     CHECK(cap.start(discard()) == std::errc::device_or_resource_busy);
     CHECK(cap.start_file("/nonexistent-dir/x.pcap") == std::errc::device_or_resource_busy);
@@ -436,7 +490,7 @@ TEST_CASE("capture refuses a ring too small for one record and a second start", 
 TEST_CASE("capture on the real clock stamps packets with the time of day", "[capture]") {
     WireDevice wire(2);
     Bytes got;
-    CaptureDevice cap(wire, MonotonicClock::instance());
+    Capture cap(wire, MonotonicClock::instance());
     REQUIRE_FALSE(
         cap.start(std::make_unique<CallbackPcapSink>([&](std::span<const std::uint8_t> b) {
             got.insert(got.end(), b.begin(), b.end());
@@ -444,7 +498,7 @@ TEST_CASE("capture on the real clock stamps packets with the time of day", "[cap
         })));
     timespec before{}, after{};
     clock_gettime(CLOCK_REALTIME, &before);
-    cap.xmit(test::make_packet(pattern(20, 0)));
+    send(wire, test::make_packet(pattern(20, 0)));
     clock_gettime(CLOCK_REALTIME, &after);
     REQUIRE_FALSE(cap.close());
     const PcapFile f = parse_pcap(got);

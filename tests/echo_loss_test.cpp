@@ -19,17 +19,8 @@ EchoOutcome echo(const char* impairment, std::size_t bytes, std::uint64_t seed) 
     testing::Fixture f;
     f.netem("lo", impairment, seed);
     auto listener = f.listen("127.0.0.2", 7);
-    TcpSocket client(f.stack());
-    REQUIRE(client.connect_start({*Ipv4Address::parse("127.0.0.2"), 7}) ==
-            std::errc::operation_in_progress);
-    std::unique_ptr<TcpSocket> server;
-    REQUIRE(f.wait_until(
-        [&] {
-            std::error_code ec;
-            if (!server) server = listener->try_accept(ec);
-            return server != nullptr;
-        },
-        10 * kNsPerSec));
+    auto [client_sock, server] = f.connect(*listener, "127.0.0.2", 7);
+    TcpSocket& client = *client_sock;
     std::vector<std::uint8_t> data(bytes);
     std::mt19937_64 rng(seed);
     for (auto& b : data) b = static_cast<std::uint8_t>(rng());

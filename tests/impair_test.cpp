@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "netif/dev_xmit.hpp"
 #include "netif/netem.hpp"
 #include "stack/testing/fixture.hpp"
 
@@ -51,9 +52,11 @@ Outcome transfer(std::size_t bytes, std::uint64_t seed) {
     // TCP InErrs: a checksum error, or a data offset that no longer fits, which tcp_v4_rcv
     // rejects before it looks at the checksum.
     o.csum_errors = f.counter("TcpInErrs") + f.counter("IpInHdrErrors");
-    auto* netem = dynamic_cast<NetemDevice*>(&f.stack().loopback());
-    REQUIRE(netem);
-    o.netem = netem->stats();
+    with_root_qdisc(f.stack().loopback(), [&](Qdisc* q) {
+        auto* netem = dynamic_cast<NetemQdisc*>(q);
+        REQUIRE(netem);
+        o.netem = netem->xstats();
+    });
     o.lo_rx = f.stack().loopback().stats().rx_packets.load();
     return o;
 }

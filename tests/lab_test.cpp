@@ -136,9 +136,9 @@ TEST_CASE("the latency histogram keeps percentiles within its resolution", "[lab
 }
 
 TEST_CASE("overload accounts for every packet in every design", "[lab]") {
-    for (const Design d : {Design{QueueKind::list, WorkerKind::softirq, 1},
-                           Design{QueueKind::ring, WorkerKind::ksoftirqd, 2},
-                           Design{QueueKind::list, WorkerKind::busypoll, 1}}) {
+    for (const Design& d : {Design{QueueKind::list, WorkerKind::softirq, 1},
+                            Design{QueueKind::ring, WorkerKind::ksoftirqd, 2},
+                            Design{QueueKind::list, WorkerKind::busypoll, 1}}) {
         const CellResult r = run_cell(overload_spec(d));
         INFO(cell_label(r.spec) << ": " << r.error);
         REQUIRE(r.ok);

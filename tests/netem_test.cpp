@@ -1,4 +1,4 @@
-// The netem decorator against sch_netem.c and tc-netem(8): tc's words parsed (and refused) as
+// The netem qdisc against sch_netem.c and tc-netem(8): tc's words parsed (and refused) as
 // tc does, each impairment's effect on what reaches the device behind it, time under a virtual
 // clock (a 10 ms delay costs nothing), the watchdog wiring to the stack's TimerService, and
 // repeatable runs from a seed.
@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/netem_words.hpp"
+#include "frontend/tc.hpp"
+#include "netif/dev_xmit.hpp"
 #include "netif/loopback.hpp"
 #include "netif/net_rx.hpp"
 #include "netif/netem.hpp"
@@ -87,27 +90,44 @@ std::string parse_error(std::string_view tc) {
 }
 
 // Moves the virtual clock to each packet's time in turn until nothing waits.
-void drain(VirtualClock& clock, NetemDevice& netem) {
+void drain(VirtualClock& clock, NetemQdisc& netem) {
     while (std::optional<Nanos> due = netem.next_due()) {
         if (*due > clock.now_ns()) clock.set(*due);
-        netem.run_due();
+        netem.run();
     }
+}
+
+// `tc qdisc change ... netem OPTIONS` on one netem: tc's complaint, or "" once changed.
+std::string change(NetemQdisc& netem, std::string_view tc) {
+    NetemParseResult r = parse_netem(tc);
+    if (!r) return r.error;
+    netem.change(*r.spec);
+    return {};
+}
+
+// The recorder's root qdisc, as `tc qdisc add dev eth0 root netem ...` makes it.
+NetemQdisc& graft_netem(Recorder& wire, const Clock& clock, const NetemSpec& s) {
+    auto q = std::make_unique<NetemQdisc>(wire, clock, s);
+    NetemQdisc& netem = *q;
+    q->set_handle(0x8001);
+    dev_graft_qdisc(wire, std::move(q), clock);
+    return netem;
 }
 
 // A netem in front of a recorder, on a virtual clock.
 struct Bench {
     VirtualClock clock;
     Recorder wire{clock};
-    NetemDevice netem;
+    NetemQdisc& netem;
 
-    explicit Bench(std::string_view tc) : netem(wire, clock, spec(tc)) {}
+    explicit Bench(std::string_view tc) : netem(graft_netem(wire, clock, spec(tc))) {}
 
     void send(std::uint32_t n, std::size_t size = 100, Nanos gap = 0) {
         for (std::uint32_t i = 0; i < n; ++i) {
             netem.xmit(numbered(i, size));
             if (gap) {
                 clock.advance(gap);
-                netem.run_due();
+                netem.run();
             }
         }
     }
@@ -286,35 +306,35 @@ TEST_CASE("netem refuses bad words with tc's message naming them", "[netem]") {
 
 TEST_CASE("a netem change that does not parse changes nothing", "[netem]") {
     Bench b("delay 10ms limit 10 seed 1");
-    CHECK(b.netem.change("delay 20ms loss 200%") == "Illegal \"loss percent\"");
+    CHECK(change(b.netem, "delay 20ms loss 200%") == "Illegal \"loss percent\"");
     CHECK(b.netem.spec().latency == ms(10));
     CHECK(b.netem.spec().limit == 10);
-    CHECK(b.netem.change("delay 5ms") == "");
+    CHECK(change(b.netem, "delay 5ms") == "");
     CHECK(b.netem.spec().latency == ms(5));
     CHECK(b.netem.spec().limit == 1000);
     CHECK(b.netem.seed() == 1u);  // no seed given: the generator runs on
 }
 
 TEST_CASE("netem prints its options as tc qdisc show does", "[netem]") {
-    CHECK(spec("delay 1ms loss 5%").to_string(7) == "limit 1000 delay 1ms loss 5% seed 7");
-    CHECK(spec("delay 100ms 10ms 25% distribution normal limit 30").to_string(1) ==
+    CHECK(netem_print_opt(spec("delay 1ms loss 5%"), 7) == "limit 1000 delay 1ms loss 5% seed 7");
+    CHECK(netem_print_opt(spec("delay 100ms 10ms 25% distribution normal limit 30"), 1) ==
           "limit 30 delay 100ms  10ms 25% seed 1");
-    CHECK(spec("delay 1.5s 250us").to_string(1) == "limit 1000 delay 1.5s  250us seed 1");
-    CHECK(spec("loss 0.3% 25% duplicate 1% corrupt 0.1%").to_string(2) ==
+    CHECK(netem_print_opt(spec("delay 1.5s 250us"), 1) == "limit 1000 delay 1.5s  250us seed 1");
+    CHECK(netem_print_opt(spec("loss 0.3% 25% duplicate 1% corrupt 0.1%"), 2) ==
           "limit 1000 loss 0.3% 25% duplicate 1% corrupt 0.1% seed 2");
-    CHECK(spec("loss gemodel 1% 10% 70% 0.1%").to_string(3) ==
+    CHECK(netem_print_opt(spec("loss gemodel 1% 10% 70% 0.1%"), 3) ==
           "limit 1000 loss gemodel p 1% r 10% 1-h 70% 1-k 0.1% seed 3");
-    CHECK(spec("loss state 1%").to_string(3) ==
+    CHECK(netem_print_opt(spec("loss state 1%"), 3) ==
           "limit 1000 loss state p13 1% p31 99% p32 0% p23 100% p14 0% seed 3");
-    CHECK(spec("delay 10ms reorder 25% 50% gap 5").to_string(4) ==
+    CHECK(netem_print_opt(spec("delay 10ms reorder 25% 50% gap 5"), 4) ==
           "limit 1000 delay 10ms reorder 25% 50% seed 4 gap 5");
-    CHECK(spec("rate 1mbit").to_string(5) == "limit 1000 rate 1Mbit seed 5");
-    CHECK(spec("rate 1500kbit 20 100 5").to_string(5) ==
+    CHECK(netem_print_opt(spec("rate 1mbit"), 5) == "limit 1000 rate 1Mbit seed 5");
+    CHECK(netem_print_opt(spec("rate 1500kbit 20 100 5"), 5) ==
           "limit 1000 rate 1500Kbit packetoverhead 20 cellsize 100 celloverhead 5 seed 5");
-    CHECK(spec("delay 40ns").to_string(6) == "limit 1000 delay 40ns seed 6");
+    CHECK(netem_print_opt(spec("delay 40ns"), 6) == "limit 1000 delay 40ns seed 6");
     // netem_print_opt prints " ecn " after the seed, trailing blank and all.
-    CHECK(spec("loss 5% ecn").to_string(7) == "limit 1000 loss 5% seed 7 ecn ");
-    CHECK(spec("delay 10ms reorder 25% gap 5 loss 1% ecn").to_string(8) ==
+    CHECK(netem_print_opt(spec("loss 5% ecn"), 7) == "limit 1000 loss 5% seed 7 ecn ");
+    CHECK(netem_print_opt(spec("delay 10ms reorder 25% gap 5 loss 1% ecn"), 8) ==
           "limit 1000 delay 10ms loss 1% reorder 25% seed 8 ecn  gap 5");
 }
 
@@ -324,7 +344,7 @@ TEST_CASE("netem with no impairment passes packets straight through in order", "
     // Nothing delays them: each went out from its own xmit.
     CHECK(b.wire.seqs() == std::vector<std::uint32_t>{0, 1, 2, 3, 4});
     CHECK_FALSE(b.netem.next_due());
-    const NetemStats s = b.netem.stats();
+    const NetemStats s = b.netem.xstats();
     CHECK(s.packets == 5);
     CHECK(s.bytes == 500);
     CHECK(s.delayed == 0);
@@ -336,13 +356,13 @@ TEST_CASE("netem loss 100% drops every packet and loss 0% none", "[netem]") {
     Bench all("loss 100% seed 3");
     all.send(1000);
     CHECK(all.wire.sent.empty());
-    CHECK(all.netem.stats().lost == 1000);
-    CHECK(all.netem.stats().drops == 1000);
+    CHECK(all.netem.xstats().lost == 1000);
+    CHECK(all.netem.xstats().drops == 1000);
 
     Bench none("loss 0% seed 3");
     none.send(1000);
     CHECK(none.wire.sent.size() == 1000);
-    CHECK(none.netem.stats().lost == 0);
+    CHECK(none.netem.xstats().lost == 0);
 }
 
 TEST_CASE("netem loss 30% with a seed loses about 30% and the same packets every run", "[netem]") {
@@ -350,7 +370,7 @@ TEST_CASE("netem loss 30% with a seed loses about 30% and the same packets every
     Bench b("loss 30% seed 12345");
     a.send(10'000);
     b.send(10'000);
-    const std::uint64_t lost = a.netem.stats().lost;
+    const std::uint64_t lost = a.netem.xstats().lost;
     CHECK(lost + a.wire.sent.size() == 10'000);
     CHECK(lost > 2'800);
     CHECK(lost < 3'200);
@@ -367,7 +387,7 @@ TEST_CASE("netem loss 30% with a seed loses about 30% and the same packets every
     d.send(10'000);
     const LossRuns runs = loss_runs(d.wire.seqs(), 10'000);
     REQUIRE(runs.runs > 0);
-    CHECK(runs.lost == d.netem.stats().lost);
+    CHECK(runs.lost == d.netem.xstats().lost);
     CHECK(runs.mean_run() > 1.2 / (1 - runs.rate(10'000)));
 }
 
@@ -377,13 +397,13 @@ TEST_CASE("netem gemodel loses in bursts as loss_gilb_ell", "[netem]") {
     Bench stuck("loss gemodel 100% 0% 100% 0% seed 9");
     stuck.send(100);
     CHECK(stuck.wire.seqs() == std::vector<std::uint32_t>{0});
-    CHECK(stuck.netem.stats().lost == 99);
+    CHECK(stuck.netem.xstats().lost == 99);
 
     // p 1%, r 10%, 1-h 70%, 1-k 0.1%: in the long run p/(p+r) of the time is bad, so the
     // loss rate is 0.0909 * 0.7 + 0.909 * 0.001 = 6.45%, in bursts of about 1/(r (1-h)).
     Bench ge("loss gemodel 1% 10% 70% 0.1% seed 2024");
     ge.send(20'000);
-    const double rate = static_cast<double>(ge.netem.stats().lost) / 20'000;
+    const double rate = static_cast<double>(ge.netem.xstats().lost) / 20'000;
     CHECK(rate > 0.05);
     CHECK(rate < 0.08);
     Bench ge2("loss gemodel 1% 10% 70% 0.1% seed 2024");
@@ -401,7 +421,7 @@ TEST_CASE("netem 4-state loss follows loss_4state", "[netem]") {
     Bench b("loss state 100% 100% 0% 0% 0% seed 5");
     b.send(10);
     CHECK(b.wire.seqs() == std::vector<std::uint32_t>{1, 3, 5, 7, 9});
-    CHECK(b.netem.stats().lost == 5);
+    CHECK(b.netem.xstats().lost == 5);
 }
 
 TEST_CASE("netem duplicate 100% sends every packet twice as independent copies", "[netem]") {
@@ -414,8 +434,8 @@ TEST_CASE("netem duplicate 100% sends every packet twice as independent copies",
         CHECK(b.wire.sent[2 * i].bytes == numbered_bytes(i, 100));
         CHECK(b.wire.sent[2 * i + 1].bytes == numbered_bytes(i, 100));
     }
-    CHECK(b.netem.stats().duplicated == 50);
-    CHECK(b.netem.stats().packets == 100);
+    CHECK(b.netem.xstats().duplicated == 50);
+    CHECK(b.netem.xstats().packets == 100);
 
     // The copy is taken before the original is corrupted and goes through netem itself: each
     // of the two carries its own single flipped bit (shared bytes would show two).
@@ -429,7 +449,7 @@ TEST_CASE("netem duplicate 100% sends every packet twice as independent copies",
             flipped += std::popcount(static_cast<unsigned>(w.bytes[k] ^ want[k]));
         CHECK(flipped == 1);
     }
-    CHECK(c.netem.stats().corrupted == 40);
+    CHECK(c.netem.xstats().corrupted == 40);
 }
 
 TEST_CASE("netem corrupt flips exactly one bit of each packet", "[netem]") {
@@ -449,7 +469,7 @@ TEST_CASE("netem corrupt flips exactly one bit of each packet", "[netem]") {
         CHECK(flipped == 1);
     }
     CHECK(positions.size() > 40);  // anywhere in the packet
-    CHECK(b.netem.stats().corrupted == 200);
+    CHECK(b.netem.xstats().corrupted == 200);
 }
 
 namespace {
@@ -485,7 +505,7 @@ TEST_CASE("netem completes an offloaded checksum before corrupting the packet", 
     b.netem.set_checksum_help(&help_fails);
     b.netem.xmit(partial(2));
     CHECK(b.wire.sent.size() == 2);
-    CHECK(b.netem.stats().drops == 1);
+    CHECK(b.netem.xstats().drops == 1);
 }
 
 TEST_CASE("netem delay holds packets until virtual time passes and keeps their order", "[netem]") {
@@ -498,23 +518,23 @@ TEST_CASE("netem delay holds packets until virtual time passes and keeps their o
     b.netem.xmit(numbered(2));
     CHECK(b.wire.sent.empty());
     CHECK(b.netem.next_due() == t0 + ms(10));
-    CHECK(b.netem.stats().backlog_packets == 3);
-    CHECK(b.netem.stats().backlog_bytes == 300);
+    CHECK(b.netem.xstats().backlog_packets == 3);
+    CHECK(b.netem.xstats().backlog_bytes == 300);
 
     b.clock.set(t0 + ms(10) - 1);
-    b.netem.run_due();
+    b.netem.run();
     CHECK(b.wire.sent.empty());
     b.clock.set(t0 + ms(10));
-    b.netem.run_due();
+    b.netem.run();
     REQUIRE(b.wire.sent.size() == 1);
     CHECK(b.wire.sent[0].at == t0 + ms(10));
     CHECK(b.netem.next_due() == t0 + ms(11));
     b.clock.set(t0 + ms(20));
-    b.netem.run_due();
+    b.netem.run();
     CHECK(b.wire.seqs() == std::vector<std::uint32_t>{0, 1, 2});
     CHECK_FALSE(b.netem.next_due());
-    CHECK(b.netem.stats().delayed == 3);
-    CHECK(b.netem.stats().backlog_packets == 0);
+    CHECK(b.netem.xstats().delayed == 3);
+    CHECK(b.netem.xstats().backlog_packets == 0);
 }
 
 namespace {
@@ -539,7 +559,7 @@ TEST_CASE("netem asks its watchdog for a wakeup only when its next due time chan
     const std::size_t before = asked.size();
     // Woken at that time: it sends what is due and asks for the next one.
     b.clock.set(asked.back());
-    b.netem.run_due();
+    b.netem.run();
     REQUIRE(asked.size() == before + 1);
     CHECK(asked.back() == *b.netem.next_due());
     CHECK(asked.back() > b.clock.now_ns());
@@ -560,7 +580,7 @@ TEST_CASE("netem on the stack's TimerService releases delayed packets on virtual
     TimerService timers(clock, rx);
     LoopbackDevice lo;
     lo.set_rx_sink(&rx);
-    NetemDevice netem(lo, clock, spec("delay 30ms seed 1"));
+    NetemQdisc netem(lo, clock, spec("delay 30ms seed 1"));
     netem.set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(timers, netem));
 
     for (std::uint32_t i = 0; i < 3; ++i) netem.xmit(numbered(i));
@@ -592,7 +612,7 @@ TEST_CASE("netem on a real clock releases a delayed packet from the timer thread
     TimerService timers(clock, rx);
     LoopbackDevice lo;
     lo.set_rx_sink(&rx);
-    NetemDevice netem(lo, clock, spec("delay 20ms seed 1"));
+    NetemQdisc netem(lo, clock, spec("delay 20ms seed 1"));
     netem.set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(timers, netem));
 
     const Nanos sent = clock.now_ns();
@@ -629,7 +649,7 @@ TEST_CASE("netem reorder sends some packets at once ahead of the delayed ones", 
     b.send(400, 100, ms(1));
     drain(b.clock, b.netem);
     REQUIRE(b.wire.sent.size() == 400);
-    const NetemStats s = b.netem.stats();
+    const NetemStats s = b.netem.xstats();
     CHECK(s.reordered > 60);
     CHECK(s.reordered < 140);
     CHECK(s.requeues == s.reordered);
@@ -668,7 +688,7 @@ TEST_CASE("netem rate spaces packets by their size over the rate", "[netem]") {
         CHECK(b.wire.sent[i].seq == i);
         CHECK(b.wire.sent[i].at == t0 + ms(10) * (i + 1));
     }
-    CHECK(b.netem.stats().rate_waits == 4);
+    CHECK(b.netem.xstats().rate_waits == 4);
 
     // Packet overhead and cells: 100 + 20 bytes in 48-byte cells of 53: 3 cells, 159 bytes.
     Bench c("rate 1272kbit 20 48 5 seed 1");  // 159000 bytes/s: one packet per ms
@@ -694,7 +714,7 @@ TEST_CASE("netem rate spaces packets by their size over the rate", "[netem]") {
 TEST_CASE("netem drops and counts packets over its limit", "[netem]") {
     Bench b("delay 10ms limit 5 seed 1");
     b.send(8);
-    NetemStats s = b.netem.stats();
+    NetemStats s = b.netem.xstats();
     CHECK(s.backlog_packets == 5);
     CHECK(s.limit_drops == 3);
     CHECK(s.drops == 3);
@@ -704,7 +724,7 @@ TEST_CASE("netem drops and counts packets over its limit", "[netem]") {
     b.send(2);
     drain(b.clock, b.netem);
     CHECK(b.wire.sent.size() == 7);
-    CHECK(b.netem.stats().limit_drops == 3);
+    CHECK(b.netem.xstats().limit_drops == 3);
 }
 
 TEST_CASE("netem delay distributions have the kernel tables' shape", "[netem]") {
@@ -760,7 +780,7 @@ TEST_CASE("netem with the same seed and packets makes the same decisions", "[net
     };
     const auto one = run(tc);
     const auto two = run(tc);
-    const NetemStats a = one->netem.stats(), b = two->netem.stats();
+    const NetemStats a = one->netem.xstats(), b = two->netem.xstats();
     CHECK(a.lost == b.lost);
     CHECK(a.duplicated == b.duplicated);
     CHECK(a.reordered == b.reordered);
@@ -777,17 +797,18 @@ TEST_CASE("netem with the same seed and packets makes the same decisions", "[net
         CHECK(one->wire.sent[i].bytes == two->wire.sent[i].bytes);
         CHECK(one->wire.sent[i].at == two->wire.sent[i].at);
     }
-    CHECK(one->netem.tc_show() == two->netem.tc_show());
+    CHECK(frontend::tc_qdisc_show(one->wire, true) == frontend::tc_qdisc_show(two->wire, true));
 }
 
 TEST_CASE("netem shows its counters as tc -s qdisc show", "[netem]") {
     Bench b("delay 1ms loss 5% limit 5 seed 7");
     b.send(200, 100, ms(1) / 10);
-    const NetemStats s = b.netem.stats();
+    const NetemStats s = b.netem.xstats();
     REQUIRE(s.limit_drops > 0);  // a packet every 0.1 ms held 1 ms: about 10 at once
     REQUIRE(s.backlog_packets > 0);
-    const std::string head = "qdisc netem 8001: root refcnt 2 limit 5 delay 1ms loss 5% seed 7\n";
-    const std::string text = b.netem.tc_show();
+    const std::string head =
+        "qdisc netem 8001: dev eth0 root refcnt 2 limit 5 delay 1ms loss 5% seed 7\n";
+    const std::string text = frontend::tc_qdisc_show(b.wire, true);
     CHECK(text ==
           head + " Sent " + std::to_string(s.bytes) + " bytes " + std::to_string(s.packets) +
               " pkt (dropped " + std::to_string(s.lost + s.limit_drops) +
@@ -841,17 +862,17 @@ TEST_CASE("netem ecn marks CE on ECN-capable packets where loss would drop them"
         CHECK(ip_header_sum(s.bytes) == 0xffff);  // the header checksum follows the TOS
         CHECK(std::equal(s.bytes.begin() + 20, s.bytes.end(), Bytes(8, 0xab).begin()));
     }
-    const NetemStats st = b.netem.stats();
+    const NetemStats st = b.netem.xstats();
     CHECK(st.ecn_mark == 3);
     CHECK(st.lost == 2);
     CHECK(st.drops == 5);  // netem_enqueue counts a mark in qstats.drops too
-    CHECK(b.netem.tc_show().find(" ecn_marked 3 ") != std::string::npos);
+    CHECK(frontend::tc_qdisc_show(b.wire, true).find(" ecn_marked 3 ") != std::string::npos);
 
     // Without ecn the same ECT packet is simply lost.
     Bench plain("loss 100% seed 1");
     plain.netem.xmit(ipv4_packet(0x02));
     CHECK(plain.wire.sent.empty());
-    CHECK(plain.netem.stats().ecn_mark == 0);
+    CHECK(plain.netem.xstats().ecn_mark == 0);
 }
 
 TEST_CASE("netem ecn marks an IPv6 packet's traffic class and leaves the rest", "[netem]") {
@@ -876,7 +897,7 @@ TEST_CASE("netem ecn with partial loss marks the lost share and passes the rest"
     REQUIRE(b.wire.sent.size() == 1000);  // nothing lost: every loss became a mark
     std::size_t ce = 0;
     for (const auto& s : b.wire.sent) ce += (s.bytes[1] & 3) == 3;
-    CHECK(ce == b.netem.stats().ecn_mark);
+    CHECK(ce == b.netem.xstats().ecn_mark);
     CHECK(ce > 250);
     CHECK(ce < 350);
 }

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/iptables.hpp"
 #include "stack/ping_socket.hpp"
 #include "stack/tcp_socket.hpp"
 #include "stack/udp_socket.hpp"
@@ -35,7 +36,7 @@ struct Nf {
     // A command that must succeed; returns what it printed.
     std::string ok(const std::string& cmd) {
         std::string out;
-        const std::error_code ec = nf().command(cmd, &out);
+        const std::error_code ec = frontend::iptables(nf(), cmd, &out);
         INFO("iptables " << cmd << "\n" << out);
         REQUIRE_FALSE(ec);
         return out;
@@ -45,7 +46,7 @@ struct Nf {
     std::string bad(const std::string& cmd, std::errc code = std::errc::invalid_argument) {
         const std::string before = state();
         std::string msg;
-        const std::error_code ec = nf().command(cmd, &msg);
+        const std::error_code ec = frontend::iptables(nf(), cmd, &msg);
         INFO("iptables " << cmd << "\n" << msg);
         CHECK(ec == code);
         CHECK(state() == before);
@@ -53,7 +54,8 @@ struct Nf {
     }
     std::string state() {
         std::string s;
-        for (const char* t : {"filter", "raw", "mangle"}) s += nf().list_rules({}, t);
+        for (const char* t : {"filter", "raw", "mangle"})
+            s += frontend::iptables_list_rules(nf(), {}, t);
         return s;
     }
     // The -S line of rule `num` of `chain`.
@@ -1014,10 +1016,10 @@ TEST_CASE("rules change from another thread while packets flow and every packet 
     std::thread changer([&] {
         for (int i = 0; i < 300 && !stop.load(); ++i) {
             std::string msg;
-            n.nf().command("-A INPUT -p icmp --icmp-type echo-request -j DROP", &msg);
-            n.nf().command("-I INPUT -p udp -j ACCEPT", &msg);
-            n.nf().command("-D INPUT -p icmp --icmp-type echo-request -j DROP", &msg);
-            n.nf().command("-F INPUT", &msg);
+            frontend::iptables(n.nf(), "-A INPUT -p icmp --icmp-type echo-request -j DROP", &msg);
+            frontend::iptables(n.nf(), "-I INPUT -p udp -j ACCEPT", &msg);
+            frontend::iptables(n.nf(), "-D INPUT -p icmp --icmp-type echo-request -j DROP", &msg);
+            frontend::iptables(n.nf(), "-F INPUT", &msg);
         }
     });
     int answered = 0;

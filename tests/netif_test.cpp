@@ -1,16 +1,20 @@
 // The receive core against the kernel's rules (net/core/dev.c): backlog bounds and drop
 // accounting, net_rx_action's budget / time limit and process_backlog's quota, the softnet_stat
 // format, each worker design delivering everything, and the pool's zero steady-state allocation.
+#include <algorithm>
 #include <atomic>
 #include <regex>
 #include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "netif/designs.hpp"
+#include "netif/dev_xmit.hpp"
 #include "netif/list_queue.hpp"
 #include "netif/loopback.hpp"
 #include "netif/net_rx.hpp"
 #include "netif/packet_pool.hpp"
+#include "netif/qdisc.hpp"
 #include "netif/ring_queue.hpp"
 
 using namespace vlo;
@@ -253,13 +257,23 @@ TEST_CASE("the packet pool allocates nothing in the steady state", "[netif]") {
     CHECK_FALSE(pool.alloc(70000));
 }
 
-TEST_CASE("a device decorator sees transmits while the device does not know it is wrapped", "[netif]") {
-    struct CountingDecorator final : DeviceDecorator {
-        using DeviceDecorator::DeviceDecorator;
-        int seen = 0;
+TEST_CASE(
+    "dev_queue_xmit: lo is noqueue, a device with a tx queue gets pfifo_fast, taps see both ways",
+    "[netif][qdisc]") {
+    // A device with txqueuelen 2 that keeps what it transmits: its pfifo_fast drains at once.
+    struct TxQueueDevice final : NetDevice {
+        TxQueueDevice() : NetDevice("tq0", 2, 1500, IFF_UP | IFF_RUNNING, 0) {}
+        std::uint32_t tx_queue_len() const override { return 2; }
         NetdevTx xmit(PacketPtr pkt) override {
-            ++seen;
-            return DeviceDecorator::xmit(std::move(pkt));
+            sent.push_back(std::move(pkt));
+            return NetdevTx::ok;
+        }
+        std::vector<PacketPtr> sent;
+    };
+    struct Tap final : PacketTap {
+        std::vector<std::pair<const Device*, TapDirection>> seen;
+        void tap(const Packet&, const Device& dev, TapDirection dir) override {
+            seen.emplace_back(&dev, dir);
         }
     };
     VirtualClock clock;
@@ -267,13 +281,105 @@ TEST_CASE("a device decorator sees transmits while the device does not know it i
     CountingHandler h;
     rx.add_pack(kEthPIp, &h);
     LoopbackDevice lo;
-    CountingDecorator wrapped(lo);
-    wrapped.set_rx_sink(&rx);
-    for (int i = 0; i < 5; ++i) wrapped.xmit(small_packet());
-    CHECK(wrapped.seen == 5);
+    lo.set_rx_sink(&rx);
+    TxQueueDevice tq;
+    tq.set_rx_sink(&rx);
+    dev_activate(lo, clock);
+    dev_activate(tq, clock);
+    CHECK(with_root_qdisc(lo, [](Qdisc* q) { return q == nullptr; }));  // noqueue
+    CHECK(with_root_qdisc(tq, [](Qdisc* q) { return q && q->kind() == "pfifo_fast"; }));
+
+    Tap on_lo, on_tq;
+    dev_add_tap(lo, on_lo);
+    dev_add_tap(tq, on_tq);
+    for (int i = 0; i < 5; ++i) dev_queue_xmit(small_packet(), lo);
     CHECK(h.received == 5);  // lo looped them back through netif_rx
     CHECK(lo.stats().tx_packets == 5);
-    CHECK(wrapped.stats().rx_packets == 5);  // counters are the device's own
-    CHECK(wrapped.name() == "lo");
-    CHECK(wrapped.mtu() == 65536u);
+    REQUIRE(on_lo.seen.size() == 10);  // each leaving, then arriving, as AF_PACKET sees lo
+    CHECK(on_lo.seen[0].second == TapDirection::outgoing);
+    CHECK(on_lo.seen[1].second == TapDirection::host);
+    CHECK(on_lo.seen[1].first == &lo);  // the same device object both ways
+
+    for (int i = 0; i < 3; ++i) dev_queue_xmit(small_packet(), tq);
+    CHECK(tq.sent.size() == 3);
+    const QdiscStats st = with_root_qdisc(tq, [](Qdisc* q) { return q->stats(); });
+    CHECK(st.packets == 3);
+    CHECK(st.bytes == 3 * 64);
+    CHECK(st.drops == 0);
+    CHECK(st.backlog_packets == 0);
+    CHECK(on_tq.seen.size() == 3);
+    dev_remove_tap(lo, on_lo);
+    dev_queue_xmit(small_packet(), lo);
+    CHECK(on_lo.seen.size() == 10);  // gone
+    dev_remove_tap(tq, on_tq);
+
+    // A device that is down drops at dev_queue_xmit with DEV_READY.
+    tq.set_up(false);
+    dev_queue_xmit(small_packet(), tq);
+    CHECK(tq.stats().tx_dropped == 1);
+    CHECK(rx.drops().count(DropReason::dev_ready) == 1);
+}
+
+TEST_CASE("pfifo_fast drops past txqueuelen with QDISC_DROP while its driver is busy",
+          "[netif][qdisc]") {
+    // A driver that sends each packet back into the same qdisc while it is being run: the
+    // running thread keeps them queued, so the limit is reached and the excess dropped.
+    struct Looper final : NetDevice {
+        Looper() : NetDevice("lp0", 2, 1500, IFF_UP | IFF_RUNNING, 0) {}
+        std::uint32_t tx_queue_len() const override { return 2; }
+        NetdevTx xmit(PacketPtr) override {
+            ++sent;
+            if (sent == 1)
+                for (int i = 0; i < 4; ++i) dev_queue_xmit(small_packet(), *this);
+            return NetdevTx::ok;
+        }
+        int sent = 0;
+    };
+    VirtualClock clock;
+    NetRx rx(inline_core(), clock);
+    Looper lp;
+    lp.set_rx_sink(&rx);
+    dev_activate(lp, clock);
+    dev_queue_xmit(small_packet(), lp);
+    CHECK(lp.sent == 3);  // the first, then the two the queue held
+    const QdiscStats st = with_root_qdisc(lp, [](Qdisc* q) { return q->stats(); });
+    CHECK(st.drops == 2);
+    CHECK(st.packets == 3);
+    CHECK(rx.drops().count(DropReason::qdisc_drop) == 2);
+}
+
+TEST_CASE("a worker design registered by name runs NET_RX as the built-ins do",
+          "[netif][designs]") {
+    // The kernel's softirq design, counting where it runs: registered like a plugin's.
+    static std::atomic<int> bh_runs{0};
+    struct Counting final : WorkerDesign {
+        std::string_view name() const override { return "counting"; }
+        void raised(NetRx&, Softnet&) override {}
+        void bh_enabled(NetRx& rx, Softnet& sd) override {
+            ++bh_runs;
+            rx.do_softirq(sd);
+        }
+    };
+    register_worker_design("counting", [] { return std::unique_ptr<WorkerDesign>(new Counting); });
+    const auto names = worker_design_names();
+    CHECK(std::find(names.begin(), names.end(), "counting") != names.end());
+    CHECK(std::find(names.begin(), names.end(), "softirq") != names.end());  // built-ins too
+
+    VirtualClock clock;
+    NetCoreConfig core = inline_core();
+    core.worker_design = "counting";
+    NetRx rx(core, clock);
+    CHECK(rx.worker().name() == "counting");
+    CountingHandler h;
+    rx.add_pack(kEthPIp, &h);
+    LoopbackDevice lo;
+    lo.set_rx_sink(&rx);
+    for (int i = 0; i < 4; ++i) dev_queue_xmit(small_packet(), lo);
+    CHECK(h.received == 4);
+    CHECK(bh_runs >= 4);
+    CHECK(rx.softnet(0).runs_in_sender == 4);
+
+    NetCoreConfig bad = inline_core();
+    bad.queue_design = "no-such-queue";
+    CHECK_THROWS_AS(NetRx(bad, clock), std::invalid_argument);
 }

@@ -4,11 +4,9 @@
 #include <cstring>
 #include <sstream>
 
+#include "frontend/iptables.hpp"
+#include "frontend/netem_words.hpp"
 #include "netif/capture.hpp"
-#include "netif/netem.hpp"
-#include "netif/netem_spec.hpp"
-#include "stack/ip_fragment.hpp"
-#include "stack/netfilter/netfilter.hpp"
 
 namespace vlo::apps {
 
@@ -92,6 +90,7 @@ std::optional<std::string> StackOptions::apply(int opt, const char* arg) {
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
             if (ec != std::errc{} || end != value.data() + value.size()) return bad("seed", "a number");
             seed = n;
+            config.seed = n;  // and every other random choice of the stack
             return std::nullopt;
         }
         case kOptIptables:  // checked by configure(), against the stack's tables
@@ -114,68 +113,58 @@ std::optional<std::string> StackOptions::configure(Stack& stack) const {
     if (seed) stack.netfilter().seed(*seed);
     for (const std::string& rule : iptables) {
         std::string message;
-        if (stack.netfilter().command(rule, &message)) return message;
+        if (frontend::iptables(stack.netfilter(), rule, &message)) return message;
     }
     for (const std::string& text : netem) {
         std::istringstream in(text);
         std::string word, dev, rest;
         in >> word >> dev;
         std::getline(in, rest);
-        NetemSpec spec = *parse_netem(rest).spec;
+        NetemSpec spec = *parse_netem(rest).spec;  // checked by apply()
         if (seed) spec.seed = *seed;
-        auto* device = stack.wrap_device<NetemDevice>(dev, [&](Device& inner) {
-            return std::make_unique<NetemDevice>(inner, stack.clock(), spec);
-        });
-        if (!device) return "--netem: Cannot find device \"" + dev + "\"";  // tc's words
-        device->set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(stack.timers(), *device));
-        // A corrupted bit must land in a checksum someone computed: fill in what lo leaves.
-        device->set_checksum_help([](Packet& p) {
-            skb_checksum_help(p);
-            return true;
-        });
+        if (stack.qdisc_netem(dev, QdiscOp::replace, spec))
+            return "--netem: Cannot find device \"" + dev + "\"";  // tc's words
     }
     if (!pcap.empty()) {
         const std::string dev = !pcap_dev.empty() ? pcap_dev : tun.enabled() ? tun.name : "lo";
-        auto* capture = stack.wrap_device<CaptureDevice>(
-            dev, [&](Device& inner) { return std::make_unique<CaptureDevice>(inner, stack.clock()); });
+        Capture* capture = stack.add_capture(dev);
         if (!capture) return "--pcap-dev " + dev + ": no such device";
         if (std::error_code ec = capture->start_file(pcap)) return "--pcap " + pcap + ": " + ec.message();
+        pcap_capture_ = capture;
     }
     return std::nullopt;
 }
 
-std::string StackOptions::finish(Stack& stack) const {
-    std::string out;
-    for (const auto& d : stack.devices())
-        if (auto* capture = dynamic_cast<CaptureDevice*>(d.get())) {
-            capture->close();
-            out += capture->stats_text();
-        }
-    return out;
+std::string StackOptions::finish(Stack&) const {
+    if (!pcap_capture_) return {};
+    pcap_capture_->close();
+    return pcap_capture_->stats_text();
 }
 
 const char* stack_options_usage() {
-    static const std::string text = std::string("  --policy <linux|bsd> which of 127/8 answers: all of it (linux), or only\n"
-           "                     addresses on lo (bsd); default linux\n"
-           "  --alias <addr>     add <addr>[/len] to lo (repeatable)\n"
-           "  --cpus <n>         logical CPUs, each with its own backlog; default 1\n"
-           "  --queue <name>     backlog queue design: list (kernel) or ring; default list\n"
-           "  --worker <name>    who runs NET_RX: softirq (kernel), ksoftirqd, busypoll,\n"
-           "                     inline; default softirq\n") +
-           tun_options_usage() +
-           "  --trace[=<n>]      print the path of the first <n> packets (default 10), stage\n"
-           "                     by stage, with the time each step took\n"
-           "  --trace-json <f>   write the traced paths to <f> as Chrome/Perfetto trace events\n"
-           "  --pcap <file>      capture a device's packets into <file> (pcap; the TUN if any,\n"
-           "                     else lo)\n"
-           "  --pcap-dev <dev>   the device --pcap captures\n"
-           "  --netem <spec>     'dev DEV' then tc-netem's options (delay, loss, duplicate,\n"
-           "                     reorder, corrupt, rate, limit, ecn) on DEV's transmit;\n"
-           "                     repeatable\n"
-           "  --seed <n>         seed netem's and the rules' random choices: the same seed,\n"
-           "                     the same run\n"
-           "  --iptables <rule>  an iptables command for this stack ('-A INPUT -p icmp -j\n"
-           "                     DROP'); repeatable, applied in order\n";
+    static const std::string text =
+        std::string(
+            "  --policy <linux|bsd> which of 127/8 answers: all of it (linux), or only\n"
+            "                     addresses on lo (bsd); default linux\n"
+            "  --alias <addr>     add <addr>[/len] to lo (repeatable)\n"
+            "  --cpus <n>         logical CPUs, each with its own backlog; default 1\n"
+            "  --queue <name>     backlog queue design: list (kernel) or ring; default list\n"
+            "  --worker <name>    who runs NET_RX: softirq (kernel), ksoftirqd, busypoll,\n"
+            "                     inline; default softirq\n") +
+        tun_options_usage() +
+        "  --trace[=<n>]      print the path of the first <n> packets (default 10), stage\n"
+        "                     by stage, with the time each step took\n"
+        "  --trace-json <f>   write the traced paths to <f> as Chrome/Perfetto trace events\n"
+        "  --pcap <file>      capture a device's packets into <file> (pcap; the TUN if any,\n"
+        "                     else lo)\n"
+        "  --pcap-dev <dev>   the device --pcap captures\n"
+        "  --netem <spec>     'dev DEV' then tc-netem's options (delay, loss, duplicate,\n"
+        "                     reorder, corrupt, rate, limit, ecn) on DEV's transmit;\n"
+        "                     repeatable\n"
+        "  --seed <n>         seed the stack's random choices (ISNs, ports, IP IDs, netem,\n"
+        "                     the rules): the same seed, the same run\n"
+        "  --iptables <rule>  an iptables command for this stack ('-A INPUT -p icmp -j\n"
+        "                     DROP'); repeatable, applied in order\n";
     return text.c_str();
 }
 

@@ -56,11 +56,13 @@ struct StackOptions {
     std::vector<std::string> netem;       // --netem 'dev DEV OPTIONS', in tc-netem's words
     std::optional<std::uint64_t> seed;    // --seed N: netem's and the rules' random choices
     std::vector<std::string> iptables;    // --iptables 'RULE': iptables' words, in order
+    // The --pcap capture configure() started (the stack owns it).
+    mutable Capture* pcap_capture_ = nullptr;
 
     // Takes one option; on a bad value returns the reason, e.g. "invalid --cpus: 'x'".
     std::optional<std::string> apply(int opt, const char* arg);
-    // Adds the aliases to the stack's lo, attaches the TUN, puts netem and capture decorators
-    // on the devices named and starts the capture.
+    // Adds the aliases to the stack's lo, attaches the TUN, applies the rules, makes netem the
+    // root qdisc of the devices named and starts the capture (a tap on its device).
     std::optional<std::string> configure(Stack& stack) const;
     // Ends the capture, writing what is queued; returns tcpdump's closing lines, if capturing.
     std::string finish(Stack& stack) const;

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <sstream>
 
-#include "netif/capture.hpp"
-#include "netif/netem.hpp"
-#include "stack/netfilter/netfilter.hpp"
+#include "frontend/iptables.hpp"
+#include "frontend/tc.hpp"
+#include "netif/dev_xmit.hpp"
 
 namespace vlo::apps {
 
@@ -55,11 +55,12 @@ std::string stat_report(Stack& stack) {
     std::string out = "\nsoftnet_stat:\n" + stack.softnet_stat();
     out += "\nlinks:\n" + stack.link_stats_text();
     out += "\n#kernel\n" + nstat_lines(stack.snmp_text());
-    const std::string rules = stack.netfilter().list({}, {.numeric = true, .verbose = true, .exact = true});
+    const std::string rules = frontend::iptables_list(
+        stack.netfilter(), {}, {.numeric = true, .verbose = true, .exact = true});
     out += "\n" + rules;
     for (const auto& d : stack.devices())
-        if (const auto* netem = dynamic_cast<const NetemDevice*>(d.get()))
-            out += "\ndev " + d->name() + ": " + netem->tc_show();
+        if (with_root_qdisc(*d, [](Qdisc* q) { return q && q->kind() == "netem"; }))
+            out += "\ndev " + d->name() + ": " + frontend::tc_qdisc_show(*d, true);
     const NetRx& rx = stack.net_rx();
     char line[200];
     for (unsigned cpu = 0; cpu < rx.cpus(); ++cpu) {

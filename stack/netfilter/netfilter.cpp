@@ -4,7 +4,6 @@
 
 #include "stack/netfilter/nf_reject.hpp"
 #include "stack/netfilter/rule_match.hpp"
-#include "stack/netfilter/rule_parser.hpp"
 #include "stack/stack.hpp"
 #include "stack/wire/icmp.hpp"
 
@@ -19,10 +18,6 @@ constexpr std::size_t idx(Table t) { return static_cast<std::size_t>(t); }
 constexpr std::size_t idx(Hook h) { return static_cast<std::size_t>(h); }
 
 std::error_code make(std::errc e) { return std::make_error_code(e); }
-
-// The messages iptables-nft prints for what the kernel refuses (nft_strerror and the
-// "iptables: %s." line of xtables-standalone.c).
-std::string iptables_error(std::string_view what) { return "iptables: " + std::string(what) + "."; }
 
 // The icmp code each --reject-with sends (reject_tg).
 std::uint8_t unreach_code(nf::RejectWith w) {
@@ -47,10 +42,6 @@ std::uint8_t unreach_code(nf::RejectWith w) {
     return wire::kIcmpPortUnreach;
 }
 
-bool is_builtin_target(std::string_view name) {
-    return name == "ACCEPT" || name == "DROP" || name == "REJECT" || name == "LOG";
-}
-
 }  // namespace
 
 bool Netfilter::Ruleset::inert() const {
@@ -60,17 +51,17 @@ bool Netfilter::Ruleset::inert() const {
     return true;
 }
 
-Netfilter::Netfilter(Stack& stack, std::uint64_t seed) : stack_(stack), rng_(seed) {
-    retired_.push_back(std::make_unique<Ruleset>());
-    latest_ = retired_.back().get();
-}
+Netfilter::Netfilter(Stack& stack, std::uint64_t seed)
+    : stack_(stack), rng_(seed), latest_(std::make_unique<Ruleset>()) {}
 
 Netfilter::~Netfilter() = default;
 
 // ---- the packet path ----
 
-bool Netfilter::nf_hook_slow(const Ruleset& rs, Hook hook, PacketPtr& pkt, const Device* in,
-                             const Device* out) {
+bool Netfilter::nf_hook_slow(Hook hook, PacketPtr& pkt, const Device* in, const Device* out) {
+    RcuPtr<Ruleset>::ReadGuard guard(active_);  // rcu_read_lock: the set stays while we use it
+    if (!guard) return true;
+    const Ruleset& rs = *guard.get();
     const auto datagram = pkt->network_bytes();
     if (datagram.size() < wire::kIpv4MinHeader)
         return true;  // ip_rcv and ip_local_out vouch for more
@@ -133,23 +124,25 @@ void Netfilter::do_reject(const nf::Rule& rule, const Packet& pkt) {
         nf::nf_send_unreach(stack_, pkt, unreach_code(rule.target.reject_with));
 }
 
-// ---- commands ----
+// ---- changes ----
 
-void Netfilter::publish(std::unique_ptr<Ruleset> next) {
-    latest_ = next.get();
-    active_.store(next->inert() ? nullptr : next.get(), std::memory_order_release);
-    retired_.push_back(std::move(next));
+std::unique_ptr<Netfilter::Ruleset> Netfilter::copy_latest() const {
+    return std::make_unique<Ruleset>(*latest_);
 }
 
-std::error_code Netfilter::check_rule(const nf::Command& cmd, Hook hook, const nf::Rule& rule,
-                                      std::string& error) const {
-    const char* op = cmd.kind == nf::CommandKind::insert    ? "RULE_INSERT"
-                     : cmd.kind == nf::CommandKind::replace ? "RULE_REPLACE"
-                                                            : "RULE_APPEND";
-    // The batch error of iptables-nft (mnl_append_error), and what the kernel logged.
-    auto refused = [&](std::errc e, const std::string& dmesg) {
-        error = nf::parameter_problem(std::string(" ") + op + " failed (" + make(e).message() +
-                                      "): rule in chain " + cmd.chain + " (" + dmesg + ")");
+void Netfilter::publish(std::unique_ptr<Ruleset> next) {
+    active_.publish(next->inert() ? nullptr : std::make_unique<Ruleset>(*next));
+    latest_ = std::move(next);
+}
+
+std::size_t Netfilter::retired_sets() const {
+    std::lock_guard lock(writer_);
+    return active_.retired();
+}
+
+std::error_code Netfilter::check_entry(Hook hook, const nf::Rule& rule, std::string& dmesg) {
+    auto refused = [&](std::errc e, std::string line) {
+        dmesg = std::move(line);
         return make(e);
     };
     const bool proto_inverted = rule.ip.invflags & nf::kInvProto;
@@ -189,246 +182,125 @@ std::error_code Netfilter::check_rule(const nf::Command& cmd, Hook hook, const n
     return {};
 }
 
-std::error_code Netfilter::command(std::string_view args, std::string* message) {
-    std::string error;
-    std::optional<nf::Command> cmd = nf::parse_command(args, error);
-    if (!cmd) {
-        if (message) *message = std::move(error);
-        return make(std::errc::invalid_argument);
-    }
-    std::string output;
-    std::error_code ec;
-    {
-        std::lock_guard lock(writer_);
-        ec = execute(*cmd, output, error);
-    }
-    if (message) *message = ec ? std::move(error) : std::move(output);
-    return ec;
+namespace {
+std::error_code check_all(Hook h, const std::vector<std::shared_ptr<nf::Rule>>& rules,
+                          std::string* dmesg) {
+    std::string line;
+    for (const auto& r : rules)
+        if (std::error_code ec = Netfilter::check_entry(h, *r, line)) {
+            if (dmesg) *dmesg = std::move(line);
+            return ec;
+        }
+    return {};
 }
+}  // namespace
 
-std::error_code Netfilter::execute(nf::Command& cmd, std::string& output, std::string& error) {
-    using nf::CommandKind;
-    if (cmd.kind == CommandKind::version) {
-        output = "iptables v" + std::string(nf::kIptablesVersion) + "\n";
-        return {};
-    }
-    const auto table = nf::parse_table(cmd.table);
-    if (!table) {
-        error = nf::parameter_problem("table '" + cmd.table + "' does not exist");
-        return make(std::errc::no_such_file_or_directory);
-    }
-    if (cmd.kind == CommandKind::new_chain || cmd.kind == CommandKind::delete_chain ||
-        cmd.kind == CommandKind::rename_chain) {
-        error =
-            nf::parameter_problem("user-defined chains are not modelled, only the built-in ones");
-        return make(std::errc::operation_not_supported);
-    }
-    // The chain, which must be one of the table's (nft_chain_find).
-    Hook hook = Hook::count_;  // count_: none (or not one of this table's)
-    if (const auto h = nf::parse_chain(cmd.chain); h && nf::table_has_chain(*table, *h)) hook = *h;
-    const bool have_hook = hook != Hook::count_;
-    auto no_chain = [&] {
-        error = iptables_error("No chain/target/match by that name");
-        return make(std::errc::no_such_file_or_directory);
-    };
-
-    switch (cmd.kind) {
-        case CommandKind::list:
-        case CommandKind::list_rules: {
-            if (!cmd.chain.empty() && !have_hook) return no_chain();
-            // A rule number past the end lists nothing (nft_rule_list).
-            output = cmd.kind == CommandKind::list
-                         ? list_locked(*latest_, *table, cmd.chain, cmd.rulenum, cmd.format)
-                         : list_rules_locked(*latest_, *table, cmd.chain, cmd.rulenum);
-            if (cmd.zero_after_list) {
-                for (std::size_t h = 0; h < nf::kHookCount; ++h) {
-                    if (have_hook && h != idx(hook)) continue;
-                    for (const auto& r : latest_->chains[idx(*table)][h].rules) r->counters.zero();
-                    policy_counters(*table, static_cast<Hook>(h)).zero();
-                }
-            }
-            return {};
-        }
-        case CommandKind::zero: {
-            if (!cmd.chain.empty() && !have_hook) return no_chain();
-            for (std::size_t h = 0; h < nf::kHookCount; ++h) {
-                if (have_hook && h != idx(hook)) continue;
-                if (!nf::table_has_chain(*table, static_cast<Hook>(h))) continue;
-                const auto& rules = latest_->chains[idx(*table)][h].rules;
-                if (cmd.rulenum) {
-                    if (cmd.rulenum > rules.size())
-                        return no_chain();  // nft_rule_zero_counters: ENOENT
-                    rules[cmd.rulenum - 1]->counters.zero();
-                    continue;
-                }
-                for (const auto& r : rules) r->counters.zero();
-                policy_counters(*table, static_cast<Hook>(h)).zero();
-            }
-            return {};
-        }
-        case CommandKind::policy: {
-            if (!have_hook) {
-                error = iptables_error("Bad built-in chain name");
-                return make(std::errc::no_such_file_or_directory);
-            }
-            if (cmd.policy != "ACCEPT" && cmd.policy != "DROP") {
-                error = iptables_error("Bad policy name. Run `dmesg' for more information");
-                return make(std::errc::invalid_argument);
-            }
-            auto next = std::make_unique<Ruleset>(*latest_);
-            next->chains[idx(*table)][idx(hook)].policy =
-                cmd.policy == "DROP" ? Verdict::drop : Verdict::accept;
-            publish(std::move(next));
-            return {};
-        }
-        case CommandKind::flush: {
-            if (!cmd.chain.empty() && !have_hook) return no_chain();
-            auto next = std::make_unique<Ruleset>(*latest_);
-            for (std::size_t h = 0; h < nf::kHookCount; ++h)
-                if (!have_hook || h == idx(hook)) next->chains[idx(*table)][h].rules.clear();
-            publish(std::move(next));
-            return {};
-        }
-        default:
-            break;
-    }
-
-    // The rule commands. A jump to anything but a built-in target names a chain (nft_prepare's
-    // assert_chain_exists), and vlo has no user-defined chains.
-    if (!cmd.jump.empty() && !is_builtin_target(cmd.jump)) {
-        error = nf::parameter_problem("Chain '" + cmd.jump + "' does not exist");
-        return make(std::errc::invalid_argument);
-    }
-    if (!have_hook) return no_chain();
-    const auto& current = latest_->chains[idx(*table)][idx(hook)].rules;
-    if (cmd.kind == CommandKind::delete_num) {
-        if (cmd.rulenum > current.size()) {
-            error = iptables_error("Index of deletion too big");
-            return make(std::errc::argument_list_too_long);
-        }
-        auto next = std::make_unique<Ruleset>(*latest_);
-        auto& rules = next->chains[idx(*table)][idx(hook)].rules;
-        rules.erase(rules.begin() + (cmd.rulenum - 1));
-        publish(std::move(next));
-        return {};
-    }
-    if (cmd.kind == CommandKind::delete_rule || cmd.kind == CommandKind::check) {
-        // Every address pair's rule must be there (delete_entry / check_entry), the first
-        // equal one goes (iptc_delete_entry compares the whole entry, as the -S words do here).
-        auto next = std::make_unique<Ruleset>(*latest_);
-        auto& rules = next->chains[idx(*table)][idx(hook)].rules;
-        for (const auto& wanted : cmd.rules) {
-            const auto it = std::find_if(rules.begin(), rules.end(),
-                                         [&](const auto& r) { return r->spec == wanted->spec; });
-            if (it == rules.end()) {
-                error = iptables_error("Bad rule (does a matching rule exist in that chain?)");
-                return make(std::errc::no_such_file_or_directory);
-            }
-            if (cmd.kind == CommandKind::delete_rule) rules.erase(it);
-        }
-        if (cmd.kind == CommandKind::delete_rule) publish(std::move(next));
-        return {};
-    }
-    for (const auto& rule : cmd.rules)
-        if (std::error_code ec = check_rule(cmd, hook, *rule, error)) return ec;
-    auto next = std::make_unique<Ruleset>(*latest_);
-    auto& rules = next->chains[idx(*table)][idx(hook)].rules;
-    switch (cmd.kind) {
-        case CommandKind::append:
-            rules.insert(rules.end(), cmd.rules.begin(), cmd.rules.end());
-            break;
-        case CommandKind::insert:
-            // iptables may insert at rule_max + 1, no further (nft_rule_insert).
-            if (cmd.rulenum > rules.size() + 1) {
-                error = iptables_error("Index of insertion too big");
-                return make(std::errc::argument_list_too_long);
-            }
-            rules.insert(rules.begin() + (cmd.rulenum - 1), cmd.rules.begin(), cmd.rules.end());
-            break;
-        case CommandKind::replace:
-            if (cmd.rulenum > rules.size()) {
-                error = iptables_error("Index of replacement too big");
-                return make(std::errc::argument_list_too_long);
-            }
-            if (cmd.rules.size() != 1) {
-                error = nf::parameter_problem("-R requires one source and destination each");
-                return make(std::errc::invalid_argument);
-            }
-            rules[cmd.rulenum - 1] = cmd.rules.front();
-            break;
-        default:
-            return make(std::errc::invalid_argument);
-    }
+template <class Edit>
+std::error_code Netfilter::edit_chain(Table t, Hook h, Edit edit) {
+    if (!nf::table_has_chain(t, h)) return make(std::errc::no_such_file_or_directory);
+    std::lock_guard lock(writer_);
+    auto next = copy_latest();
+    if (std::error_code ec = edit(next->chains[idx(t)][idx(h)].rules)) return ec;
     publish(std::move(next));
     return {};
 }
 
-// ---- listing ----
-
-std::string Netfilter::list(std::string_view chain, const nf::ListFormat& format,
-                            std::string_view table) const {
-    const auto t = nf::parse_table(table);
-    if (!t) return {};
-    std::lock_guard lock(writer_);
-    return list_locked(*latest_, *t, chain, 0, format);
+std::error_code Netfilter::append(Table t, Hook h,
+                                  const std::vector<std::shared_ptr<nf::Rule>>& rules,
+                                  std::string* dmesg) {
+    if (std::error_code ec = check_all(h, rules, dmesg)) return ec;
+    return edit_chain(t, h, [&](Rules& chain) {
+        chain.insert(chain.end(), rules.begin(), rules.end());
+        return std::error_code{};
+    });
 }
 
-std::string Netfilter::list_rules(std::string_view chain, std::string_view table) const {
-    const auto t = nf::parse_table(table);
-    if (!t) return {};
-    std::lock_guard lock(writer_);
-    return list_rules_locked(*latest_, *t, chain, 0);
+std::error_code Netfilter::insert(Table t, Hook h, unsigned pos,
+                                  const std::vector<std::shared_ptr<nf::Rule>>& rules,
+                                  std::string* dmesg) {
+    if (std::error_code ec = check_all(h, rules, dmesg)) return ec;
+    return edit_chain(t, h, [&](Rules& chain) {
+        // iptables may insert at rule_max + 1, no further (nft_rule_insert).
+        if (pos == 0 || pos > chain.size() + 1) return make(std::errc::argument_list_too_long);
+        chain.insert(chain.begin() + (pos - 1), rules.begin(), rules.end());
+        return std::error_code{};
+    });
 }
 
-std::string Netfilter::list_locked(const Ruleset& rs, Table table, std::string_view chain,
-                                   unsigned rulenum, const nf::ListFormat& format) const {
-    std::string out;
-    bool found = false;
-    for (std::size_t h = 0; h < nf::kHookCount; ++h) {
-        const auto hook = static_cast<Hook>(h);
-        if (!nf::table_has_chain(table, hook)) continue;
-        if (!chain.empty() && chain != nf::chain_name(hook)) continue;
-        if (found) out += '\n';
-        const Chain& c = rs.chains[idx(table)][h];
-        if (!rulenum) {
-            const nf::RuleCounters& pc = policy_counters_[idx(table)][h];
-            nf::append_chain_header(out, nf::chain_name(hook),
-                                    c.policy == Verdict::drop ? "DROP" : "ACCEPT",
-                                    pc.packets.load(std::memory_order_relaxed),
-                                    pc.bytes.load(std::memory_order_relaxed), format);
+std::error_code Netfilter::replace(Table t, Hook h, unsigned pos, std::shared_ptr<nf::Rule> rule,
+                                   std::string* dmesg) {
+    if (std::error_code ec = check_all(h, {rule}, dmesg)) return ec;
+    return edit_chain(t, h, [&](Rules& chain) {
+        if (pos == 0 || pos > chain.size()) return make(std::errc::argument_list_too_long);
+        chain[pos - 1] = std::move(rule);
+        return std::error_code{};
+    });
+}
+
+std::error_code Netfilter::erase(Table t, Hook h, unsigned pos) {
+    return edit_chain(t, h, [&](Rules& chain) {
+        if (pos == 0 || pos > chain.size()) return make(std::errc::argument_list_too_long);
+        chain.erase(chain.begin() + (pos - 1));
+        return std::error_code{};
+    });
+}
+
+std::error_code Netfilter::erase(Table t, Hook h,
+                                 const std::vector<std::shared_ptr<nf::Rule>>& rules,
+                                 bool check_only) {
+    bool all_there = false;
+    const std::error_code ec = edit_chain(t, h, [&](Rules& chain) {
+        for (const auto& wanted : rules) {
+            const auto it = std::find_if(chain.begin(), chain.end(),
+                                         [&](const auto& r) { return r->same_as(*wanted); });
+            if (it == chain.end()) return make(std::errc::no_such_file_or_directory);
+            chain.erase(it);
         }
-        for (std::size_t i = 0; i < c.rules.size(); ++i)
-            if (!rulenum || i + 1 == rulenum)
-                nf::append_rule_row(out, *c.rules[i], static_cast<unsigned>(i + 1), format);
-        found = true;
-    }
-    return out;
+        all_there = true;
+        // -C: all there, and nothing is published (an error leaves the copy unpublished).
+        return check_only ? make(std::errc::operation_canceled) : std::error_code{};
+    });
+    return all_there ? std::error_code{} : ec;
 }
 
-std::string Netfilter::list_rules_locked(const Ruleset& rs, Table table, std::string_view chain,
-                                         unsigned rulenum) const {
-    std::string out;
-    // nft_chain_save: the policies first, then every chain's rules (nft_rule_save).
-    if (!rulenum) {
-        for (std::size_t h = 0; h < nf::kHookCount; ++h) {
-            const auto hook = static_cast<Hook>(h);
-            if (!nf::table_has_chain(table, hook) ||
-                (!chain.empty() && chain != nf::chain_name(hook)))
-                continue;
-            out += "-P " + std::string(nf::chain_name(hook)) +
-                   (rs.chains[idx(table)][h].policy == Verdict::drop ? " DROP\n" : " ACCEPT\n");
-        }
-    }
-    for (std::size_t h = 0; h < nf::kHookCount; ++h) {
-        const auto hook = static_cast<Hook>(h);
-        if (!nf::table_has_chain(table, hook) || (!chain.empty() && chain != nf::chain_name(hook)))
+void Netfilter::flush(Table t, std::optional<Hook> h) {
+    std::lock_guard lock(writer_);
+    auto next = copy_latest();
+    for (std::size_t i = 0; i < nf::kHookCount; ++i)
+        if (!h || i == idx(*h)) next->chains[idx(t)][i].rules.clear();
+    publish(std::move(next));
+}
+
+void Netfilter::set_policy(Table t, Hook h, Verdict v) {
+    std::lock_guard lock(writer_);
+    auto next = copy_latest();
+    next->chains[idx(t)][idx(h)].policy = v;
+    publish(std::move(next));
+}
+
+std::error_code Netfilter::zero(Table t, std::optional<Hook> h, unsigned pos) {
+    std::lock_guard lock(writer_);
+    for (std::size_t i = 0; i < nf::kHookCount; ++i) {
+        if (h && i != idx(*h)) continue;
+        if (!nf::table_has_chain(t, static_cast<Hook>(i))) continue;
+        const auto& rules = latest_->chains[idx(t)][i].rules;
+        if (pos) {
+            if (pos > rules.size()) return make(std::errc::no_such_file_or_directory);  // ENOENT
+            rules[pos - 1]->counters.zero();
             continue;
-        const auto& rules = rs.chains[idx(table)][h].rules;
-        for (std::size_t i = 0; i < rules.size(); ++i)
-            if (!rulenum || i + 1 == rulenum)
-                out += "-A " + std::string(nf::chain_name(hook)) + rules[i]->spec + "\n";
+        }
+        for (const auto& r : rules) r->counters.zero();
+        policy_counters(t, static_cast<Hook>(i)).zero();
     }
-    return out;
+    return {};
+}
+
+nf::ChainState Netfilter::chain(Table t, Hook h) const {
+    std::lock_guard lock(writer_);
+    const Chain& c = latest_->chains[idx(t)][idx(h)];
+    const nf::RuleCounters& pc = policy_counters_[idx(t)][idx(h)];
+    return {c.rules, c.policy, pc.packets.load(std::memory_order_relaxed),
+            pc.bytes.load(std::memory_order_relaxed)};
 }
 
 }  // namespace vlo

@@ -1,6 +1,6 @@
 // The table's random source for `-m statistic --mode random` (the kernel's get_random_u32):
-// seeded, so a run with random drops repeats exactly (DESIGN.md, "Faults"). A SplitMix64
-// sequence on one atomic counter: lock-free, and one fetch_add per draw.
+// seeded, so a run with random drops repeats exactly (docs/architecture.md, "One seed"). A
+// SplitMix64 sequence on one atomic counter: lock-free, and one fetch_add per draw.
 #pragma once
 
 #include <atomic>

@@ -33,6 +33,7 @@ struct IpSpec {
     std::uint8_t proto = 0;            // 0: all
     bool frag = false;                 // -f: second and later fragments only
     std::uint8_t invflags = 0;
+    bool operator==(const IpSpec&) const = default;
 };
 
 // --sport / --dport of the tcp and udp matches (struct xt_tcp, struct xt_udp).
@@ -41,22 +42,26 @@ struct PortRange {
     std::uint16_t max = 0xffff;
     bool invert = false;
     bool is_any() const { return min == 0 && max == 0xffff && !invert; }
+    bool operator==(const PortRange&) const = default;
 };
 
 struct TcpMatch {
     PortRange sport, dport;
     std::uint8_t flg_mask = 0, flg_cmp = 0;
     bool inv_flags = false;
+    bool operator==(const TcpMatch&) const = default;
 };
 
 struct UdpMatch {
     PortRange sport, dport;
+    bool operator==(const UdpMatch&) const = default;
 };
 
 struct IcmpMatch {             // struct ipt_icmp
     std::uint8_t type = 0xff;  // 0xff: any
     std::uint8_t code_min = 0, code_max = 0xff;
     bool invert = false;
+    bool operator==(const IcmpMatch&) const = default;
 };
 
 struct StatisticMatch {  // struct xt_statistic_info
@@ -68,6 +73,10 @@ struct StatisticMatch {  // struct xt_statistic_info
     std::uint32_t packet = 0;
     // info->master->count: shared by every copy of the rule's snapshot.
     std::shared_ptr<std::atomic<std::uint32_t>> count;
+    bool operator==(const StatisticMatch& o) const {  // the configuration, not the state
+        return mode == o.mode && invert == o.invert && probability == o.probability &&
+               every == o.every && packet == o.packet;
+    }
 };
 
 struct StringMatch {  // struct xt_string_info
@@ -77,6 +86,10 @@ struct StringMatch {  // struct xt_string_info
     bool invert = false;
     bool icase = false;
     TextSearch search;
+    bool operator==(const StringMatch& o) const {  // the configuration, not its tables
+        return from == o.from && to == o.to && algo == o.algo && pattern == o.pattern &&
+               invert == o.invert && icase == o.icase;
+    }
 };
 
 using Match = std::variant<TcpMatch, UdpMatch, IcmpMatch, StatisticMatch, StringMatch>;
@@ -104,6 +117,7 @@ struct LogOptions {        // struct xt_log_info
     std::uint8_t level = 4;  // LOG_WARNING
     std::uint8_t flags = 0;
     std::string prefix;
+    bool operator==(const LogOptions&) const = default;
 };
 
 struct Target {
@@ -111,6 +125,7 @@ struct Target {
     Kind kind = Kind::none;  // none: a rule without -j only counts
     RejectWith reject_with = RejectWith::icmp_port_unreachable;
     LogOptions log;
+    bool operator==(const Target&) const = default;
 };
 
 struct RuleCounters {  // struct xt_counters
@@ -130,8 +145,11 @@ struct Rule {
     IpSpec ip;
     std::vector<Match> matches;
     Target target;
-    std::string spec;  // the rule in iptables -S words, without "-A CHAIN": -D/-C compare it
     mutable RuleCounters counters;
+    // The same entry (iptc_delete_entry compares the whole ipt_entry): -D and -C find a rule so.
+    bool same_as(const Rule& o) const {
+        return ip == o.ip && matches == o.matches && target == o.target;
+    }
 };
 
 }  // namespace vlo::nf

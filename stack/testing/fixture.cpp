@@ -3,25 +3,27 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "netif/netem.hpp"
-#include "netif/netem_spec.hpp"
-#include "stack/ip_fragment.hpp"
+#include "frontend/iptables.hpp"
+#include "frontend/netem_words.hpp"
 
 namespace vlo::testing {
 
 namespace {
-StackConfig config_for(WorkerKind worker) {
+StackConfig config_for(WorkerKind worker, std::uint64_t seed) {
     StackConfig c;
     c.core.worker = worker;
+    c.seed = seed;
     return c;
 }
 }  // namespace
 
-Fixture::Fixture(WorkerKind worker) : stack_(std::make_unique<Stack>(config_for(worker), clock_)) {}
+Fixture::Fixture(WorkerKind worker, std::uint64_t seed)
+    : stack_(std::make_unique<Stack>(config_for(worker, seed), clock_)) {}
 
 Fixture& Fixture::iptables(std::string_view rule) {
     std::string message;
-    if (stack_->netfilter().command(rule, &message)) throw std::invalid_argument(message);
+    if (frontend::iptables(stack_->netfilter(), rule, &message))
+        throw std::invalid_argument(message);
     return *this;
 }
 
@@ -29,14 +31,8 @@ Fixture& Fixture::netem(std::string_view dev, std::string_view options, std::uin
     NetemParseResult parsed = parse_netem(options);
     if (!parsed.spec) throw std::invalid_argument(parsed.error);
     parsed.spec->seed = seed;
-    auto* device = stack_->wrap_device<NetemDevice>(
-        dev, [&](Device& inner) { return std::make_unique<NetemDevice>(inner, clock_, *parsed.spec); });
-    if (!device) throw std::invalid_argument("Cannot find device \"" + std::string(dev) + "\"");
-    device->set_watchdog(std::make_unique<NetemTimerWatchdog<Timer>>(stack_->timers(), *device));
-    device->set_checksum_help([](Packet& p) {
-        skb_checksum_help(p);
-        return true;
-    });
+    if (stack_->qdisc_netem(dev, QdiscOp::replace, *parsed.spec))
+        throw std::invalid_argument("Cannot find device \"" + std::string(dev) + "\"");
     return *this;
 }
 
@@ -49,6 +45,25 @@ std::unique_ptr<TcpSocket> Fixture::listen(std::string_view addr, std::uint16_t 
     return s;
 }
 
+Fixture::Connection Fixture::connect(TcpSocket& listener, std::string_view addr,
+                                     std::uint16_t port) {
+    auto a = Ipv4Address::parse(addr);
+    if (!a) throw std::invalid_argument("not an IPv4 address: " + std::string(addr));
+    Connection c{std::make_unique<TcpSocket>(*stack_), nullptr};
+    if (std::error_code ec = c.client->connect_start({*a, port});
+        ec != std::errc::operation_in_progress)
+        throw std::system_error(ec, "connect");
+    const bool accepted = wait_until(
+        [&] {
+            std::error_code ec;
+            if (!c.server) c.server = listener.try_accept(ec);
+            return c.server != nullptr;
+        },
+        10 * kNsPerSec);
+    if (!accepted) throw std::system_error(std::make_error_code(std::errc::timed_out), "accept");
+    return c;
+}
+
 bool Fixture::wait_until(const std::function<bool()>& pred, Nanos limit, Nanos step,
                          const std::function<void()>& poll) {
     const Nanos end = clock_.now_ns() + limit;
@@ -56,8 +71,7 @@ bool Fixture::wait_until(const std::function<bool()>& pred, Nanos limit, Nanos s
         if (poll) poll();
         if (pred()) return true;
         if (clock_.now_ns() >= end) return false;
-        clock_.advance(step);
-        stack_->run_timers();
+        clock_.advance(step);  // runs the timers that fall due on the way
     }
 }
 

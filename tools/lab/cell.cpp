@@ -53,6 +53,8 @@ StackConfig design_config(const Design& d) {
     StackConfig c;
     c.core.queue = d.queue;
     c.core.worker = d.worker;
+    c.core.queue_design = d.queue_design;
+    c.core.worker_design = d.worker_design;
     c.core.cpus = d.cpus;
     return c;
 }

@@ -48,10 +48,22 @@ inline constexpr const char* kLossyNetem =
 inline constexpr std::uint64_t kLossySeed = 7;
 
 struct Design {
+    Design() = default;
+    Design(QueueKind q, WorkerKind w, unsigned n, std::string qd = {}, std::string wd = {})
+        : queue(q), worker(w), cpus(n), queue_design(std::move(qd)), worker_design(std::move(wd)) {}
     QueueKind queue = QueueKind::list;
     WorkerKind worker = WorkerKind::softirq;
     unsigned cpus = 1;
+    // A registered design by name (a plugin's), in place of the built-in above when set.
+    std::string queue_design;
+    std::string worker_design;
     bool operator==(const Design&) const = default;
+    std::string queue_name() const {
+        return queue_design.empty() ? std::string(queue_kind_name(queue)) : queue_design;
+    }
+    std::string worker_name() const {
+        return worker_design.empty() ? std::string(worker_kind_name(worker)) : worker_design;
+    }
 };
 
 struct CellSpec {

@@ -1,5 +1,7 @@
 #include "tools/lab/lab_options.hpp"
 
+#include "netif/designs.hpp"
+
 #include <getopt.h>
 
 #include <cerrno>
@@ -19,7 +21,8 @@ enum : int {
     kOptCpus,
     kOptTime,
     kOptJson,
-    kOptPlots
+    kOptPlots,
+    kOptPlugin
 };
 
 LabParse bad(std::string why) {
@@ -57,6 +60,8 @@ const char* lab_usage() {
            "  --time <seconds>   timed part of each cell (0.01-600; default 0.25 quick, else 2)\n"
            "  --json <file>      write every cell's figures as JSON\n"
            "  --plots <dir>      write PNG plots (latency CDFs, throughput, drops) into <dir>\n"
+           "  --plugin <file.so> load a queue or worker design from a shared library (its\n"
+           "                     vlo_plugin_register()) and run it beside the built-ins\n"
            "  -h, --help         this text\n";
 }
 
@@ -71,6 +76,7 @@ LabParse parse_lab_options(int argc, char** argv) {
         {"time", required_argument, nullptr, kOptTime},
         {"json", required_argument, nullptr, kOptJson},
         {"plots", required_argument, nullptr, kOptPlots},
+        {"plugin", required_argument, nullptr, kOptPlugin},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -133,6 +139,19 @@ LabParse parse_lab_options(int argc, char** argv) {
                 if (arg.empty()) return bad("invalid --plots: empty directory name");
                 o.plots_dir = arg;
                 break;
+            case kOptPlugin: {
+                // A design from outside: loaded now, so --queue/--worker could name it too.
+                PluginDesigns added;
+                std::string error;
+                if (!load_design_plugin(arg, added, error))
+                    return bad("--plugin " + arg + ": " + error);
+                o.plugins.push_back(arg);
+                o.plugin_queues.insert(o.plugin_queues.end(), added.queues.begin(),
+                                       added.queues.end());
+                o.plugin_workers.insert(o.plugin_workers.end(), added.workers.begin(),
+                                        added.workers.end());
+                break;
+            }
             case 'h': {
                 LabParse p;
                 p.show_usage = true;

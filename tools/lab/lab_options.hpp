@@ -1,6 +1,6 @@
 // vlo-lab's command line:
 //   vlo-lab [--quick] [--repeat N] [--workload W]... [--queue Q]... [--worker K]... [--cpus N]...
-//           [--time SECONDS] [--json FILE] [--plots DIR]
+//           [--time SECONDS] [--json FILE] [--plots DIR] [--plugin PATH.so]...
 #pragma once
 
 #include <optional>
@@ -22,6 +22,10 @@ struct LabOptions {
     std::optional<double> seconds;  // per cell; default 0.25 with --quick, else 2
     std::string json_path;
     std::string plots_dir;
+    // --plugin PATH.so (repeatable): loaded by parse_lab_options, their designs run beside the
+    // built-ins.
+    std::vector<std::string> plugins;
+    std::vector<std::string> plugin_queues, plugin_workers;
 
     double cell_seconds() const { return seconds ? *seconds : quick ? 0.25 : 2.0; }
 };

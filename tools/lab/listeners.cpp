@@ -1,7 +1,7 @@
 // listeners: Linux makes all of 127/8 local, so one host can run a server on port 80 of every
-// one of its 16 777 214 addresses (DESIGN.md). This binds one listener per address, in order
-// from 127.0.0.1, and measures how many, the heap each costs, the time to bind, and then
-// connects to a random sample of them, each of which must be accepted by its own listener.
+// one of its 16 777 214 addresses (docs/architecture.md, "127/8"). This binds one listener per
+// address, in order from 127.0.0.1, and measures how many, the heap each costs, the time to bind,
+// and then connects to a random sample of them, each of which must be accepted by its own listener.
 // The run stops early, and says so, at the time or memory limit; the projections for all of
 // 127/8 are made at the measured rate and size.
 #include <unistd.h>

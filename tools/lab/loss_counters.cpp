@@ -1,6 +1,7 @@
 #include "tools/lab/loss_counters.hpp"
 
 #include "apps/common/stat_report.hpp"
+#include "netif/dev_xmit.hpp"
 #include "netif/netem.hpp"
 
 namespace vlo::lab {
@@ -25,11 +26,13 @@ LossCounters LossCounters::read(Stack& stack) {
     f.loss_probes = apps::snmp_counter(text, "TcpExt", "TCPLossProbes");
     f.retrans_segs = apps::snmp_counter(text, "Tcp", "RetransSegs");
     for (const auto& d : stack.devices())
-        if (const auto* netem = dynamic_cast<const NetemDevice*>(d.get())) {
-            const NetemStats s = netem->stats();
-            f.netem_packets += s.packets;
-            f.netem_lost += s.lost;
-        }
+        with_root_qdisc(*d, [&](Qdisc* q) {
+            if (const auto* netem = dynamic_cast<const NetemQdisc*>(q)) {
+                const NetemStats s = netem->xstats();
+                f.netem_packets += s.packets;
+                f.netem_lost += s.lost;
+            }
+        });
     return c;
 }
 

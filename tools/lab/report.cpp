@@ -72,8 +72,8 @@ json cell_json(const CellSummary& c, const std::map<Workload, double>& kernel) {
     json j;
     j["workload"] = workload_name(s.workload);
     j["stack"] = s.kernel ? "kernel" : "vlo";
-    j["queue"] = s.kernel ? json(nullptr) : json(queue_kind_name(s.design.queue));
-    j["worker"] = s.kernel ? json(nullptr) : json(worker_kind_name(s.design.worker));
+    j["queue"] = s.kernel ? json(nullptr) : json(s.design.queue_name());
+    j["worker"] = s.kernel ? json(nullptr) : json(s.design.worker_name());
     j["cpus"] = s.kernel ? std::max(1u, std::thread::hardware_concurrency()) : s.design.cpus;
     j["ok"] = c.ok();
     if (!c.last_error.empty()) j["error"] = c.last_error;
@@ -209,9 +209,7 @@ std::string report_markdown(const LabReport& report) {
     for (const CellSummary& c : report.cells) {
         const CellResult& r = c.median;
         const CellSpec& s = r.spec;
-        std::string design = s.kernel ? "-"
-                                      : std::string(queue_kind_name(s.design.queue)) + "/" +
-                                            std::string(worker_kind_name(s.design.worker));
+        std::string design = s.kernel ? "-" : s.design.queue_name() + "/" + s.design.worker_name();
         std::string rate = c.ok() ? si(r.ops_per_s()) : "FAILED: " + c.last_error;
         if (is_bulk(s.workload) && c.ok())
             rate += fmt(" (%.1f Gbit/s)", static_cast<double>(r.bytes) * 8 / r.seconds / 1e9);

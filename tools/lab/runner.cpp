@@ -20,8 +20,7 @@ double CellSummary::spread_pct() const {
 
 std::string cell_label(const CellSpec& s) {
     if (s.kernel) return "kernel";
-    return std::string(queue_kind_name(s.design.queue)) + "/" +
-           std::string(worker_kind_name(s.design.worker)) +
+    return s.design.queue_name() + "/" + s.design.worker_name() +
            " cpus=" + std::to_string(s.design.cpus);
 }
 
@@ -73,6 +72,14 @@ std::vector<CellSpec> plan_cells(const LabOptions& o) {
         // application thread does everything, ping.
         if (default_workers && w == Workload::icmp_echo)
             for (QueueKind q : queues) add(w, false, Design{q, WorkerKind::inline_, 1});
+        // Designs from plugins, beside the built-ins: a queue under each worker, a worker over
+        // the first queue.
+        for (const std::string& q : o.plugin_queues)
+            for (WorkerKind k : workers)
+                for (unsigned n : cpus) add(w, false, Design{queues.front(), k, n, q, {}});
+        for (const std::string& k : o.plugin_workers)
+            for (unsigned n : cpus)
+                add(w, false, Design{queues.front(), workers.front(), n, {}, k});
     }
     return plan;
 }

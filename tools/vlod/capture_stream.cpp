@@ -15,7 +15,7 @@ constexpr std::chrono::milliseconds kWatchInterval{50};
 constexpr timeval kSendTimeout{2, 0};
 }  // namespace
 
-std::error_code CaptureStream::start(boost::asio::io_context& io, CaptureDevice& capture, int fd,
+std::error_code CaptureStream::start(boost::asio::io_context& io, Capture& capture, int fd,
                                      std::uint64_t count) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kSendTimeout, sizeof kSendTimeout);
     // On an error the sink, and the fd with it, is freed by start().
@@ -25,7 +25,7 @@ std::error_code CaptureStream::start(boost::asio::io_context& io, CaptureDevice&
     return {};
 }
 
-CaptureStream::CaptureStream(boost::asio::io_context& io, CaptureDevice& capture, int fd)
+CaptureStream::CaptureStream(boost::asio::io_context& io, Capture& capture, int fd)
     : timer_(io), capture_(capture), fd_(fd) {}
 
 CaptureStream::~CaptureStream() {

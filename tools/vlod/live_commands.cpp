@@ -5,12 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "frontend/iptables.hpp"
+#include "frontend/netem_words.hpp"
+#include "frontend/tc.hpp"
+#include "netif/dev_xmit.hpp"
+#include "netif/netem.hpp"
 #include "netif/pcap_writer.hpp"
-#include "stack/netfilter/netfilter.hpp"
 #include "tools/control/stack_stats.hpp"
 #include "tools/ss/ss_collect.hpp"
 #include "tools/vlod/capture_stream.hpp"
-#include "tools/vlod/tc_command.hpp"
 
 namespace vlo::vlod {
 
@@ -18,19 +21,13 @@ using control::Json;
 
 namespace {
 
-// "args": a list of words, or one string to be split as the tool's own parser would.
+// "args": the tool's argument vector, as its own main() would get it.
 std::vector<std::string> args_words(const Json& req) {
     const Json& a = req.contains("args") ? req["args"] : Json::array();
+    if (!a.is_array()) throw std::invalid_argument("\"args\": a list of strings");
     std::vector<std::string> words;
-    if (a.is_string()) {
-        std::istringstream in(a.get<std::string>());
-        for (std::string w; in >> w;) words.push_back(w);
-        return words;
-    }
-    if (!a.is_array()) throw std::invalid_argument("\"args\": a list of strings or one string");
     for (const Json& w : a) {
-        if (!w.is_string())
-            throw std::invalid_argument("\"args\": a list of strings or one string");
+        if (!w.is_string()) throw std::invalid_argument("\"args\": a list of strings");
         words.push_back(w.get<std::string>());
     }
     return words;
@@ -41,18 +38,15 @@ Json failure(const std::string& error, bool usage) {
 }
 
 Json iptables(Stack& stack, const Json& req) {
-    const std::string line = req.contains("args") && req["args"].is_string()
-                                 ? req["args"].get<std::string>()
-                                 : shell_join(args_words(req));
     std::string message;
-    if (std::error_code ec = stack.netfilter().command(line, &message))
+    if (std::error_code ec = frontend::iptables(stack.netfilter(), args_words(req), &message))
         return failure(message,
                        ec == std::errc::invalid_argument);  // iptables' PARAMETER_PROBLEM: exit 2
     return {{"output", message}};
 }
 
-Json tc(LiveDevices& live, const Json& req) {
-    TcResult r = tc_command(live, args_words(req));
+Json tc(Stack& stack, const Json& req) {
+    frontend::TcResult r = frontend::tc_command(stack, args_words(req));
     if (!r.ok) return failure(r.error, r.usage);
     return {{"output", r.output}};
 }
@@ -74,7 +68,7 @@ control::ControlServer::Stream capture(boost::asio::io_context& io, LiveDevices&
         throw std::invalid_argument("\"count\": a number of packets, 0 for no limit");
     // One capture per device at a time; checked here so a busy device is refused in the reply.
     if (d.capture->running()) throw std::runtime_error(d.name + ": a capture is already running");
-    CaptureDevice* capture = d.capture;
+    Capture* capture = d.capture;
     const std::uint64_t n = count.get<std::uint64_t>();
     return {{{"dev", d.name}, {"linktype", pcap::kLinktypeRaw}, {"snaplen", pcap::kMaxSnaplen}},
             [&io, capture, n](int fd) { CaptureStream::start(io, *capture, fd, n); }};
@@ -107,55 +101,52 @@ Json ss(Stack& stack, const Json& req) {
 
 }  // namespace
 
-std::string shell_join(const std::vector<std::string>& words) {
-    std::string line;
-    for (const std::string& w : words) {
-        if (!line.empty()) line += ' ';
-        line += '\'';
-        for (char c : w) line += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        line += '\'';
-    }
-    return line;
-}
-
-Json live_stats(Stack& stack, LiveDevices& live) {
+Json live_stats(Stack& stack) {
     Json netem = Json::object();
-    for (const LiveDevice& d : live.devices()) {
-        const NetemStats s = d.netem->stats();
-        netem[d.name] = {{"qdisc", d.qdisc ? "netem" : "noqueue"},
-                         {"spec", d.qdisc ? d.netem->spec().to_string(d.netem->seed()) : ""},
-                         {"sent_bytes", s.bytes},
-                         {"sent_packets", s.packets},
-                         {"drops", s.drops},
-                         {"requeues", s.requeues},
-                         {"backlog_bytes", s.backlog_bytes},
-                         {"backlog_packets", s.backlog_packets},
-                         {"delayed", s.delayed},
-                         {"lost", s.lost},
-                         {"duplicated", s.duplicated},
-                         {"reordered", s.reordered},
-                         {"corrupted", s.corrupted},
-                         {"ecn_mark", s.ecn_mark},
-                         {"rate_waits", s.rate_waits},
-                         {"limit_drops", s.limit_drops}};
+    for (const auto& dev : stack.devices()) {
+        netem[dev->name()] = with_root_qdisc(*dev, [&](Qdisc* q) -> Json {
+            const std::string kind = q ? std::string(q->kind()) : "noqueue";
+            auto* n = dynamic_cast<NetemQdisc*>(q);
+            NetemStats s;
+            if (n) {
+                s = n->xstats();
+            } else if (q) {
+                static_cast<QdiscStats&>(s) = q->stats();
+            }
+            return {{"qdisc", kind},
+                    {"spec", n ? netem_print_opt(n->spec(), n->seed()) : ""},
+                    {"sent_bytes", s.bytes},
+                    {"sent_packets", s.packets},
+                    {"drops", s.drops},
+                    {"requeues", s.requeues},
+                    {"backlog_bytes", s.backlog_bytes},
+                    {"backlog_packets", s.backlog_packets},
+                    {"delayed", s.delayed},
+                    {"lost", s.lost},
+                    {"duplicated", s.duplicated},
+                    {"reordered", s.reordered},
+                    {"corrupted", s.corrupted},
+                    {"ecn_mark", s.ecn_mark},
+                    {"rate_waits", s.rate_waits},
+                    {"limit_drops", s.limit_drops}};
+        });
     }
-    std::string listing;
-    stack.netfilter().command("-L -n -v -x", &listing);
-    return {{"netem", netem},
-            {"qdisc_text", tc_command(live, {"-s", "qdisc", "show"}).output},
-            {"iptables", listing}};
+    return {
+        {"netem", netem},
+        {"qdisc_text", frontend::tc_command(stack, {"-s", "qdisc", "show"}).output},
+        {"iptables", frontend::iptables_list(stack.netfilter(), {}, {true, true, true, false})}};
 }
 
 void register_live_commands(control::ControlServer& ctl, boost::asio::io_context& io, Stack& stack,
                             LiveDevices& live) {
     ctl.on("iptables", [&stack](const Json& req) { return iptables(stack, req); });
-    ctl.on("tc", [&live](const Json& req) { return tc(live, req); });
+    ctl.on("tc", [&stack](const Json& req) { return tc(stack, req); });
     ctl.on_stream("capture", [&io, &live](const Json& req) { return capture(io, live, req); });
     ctl.on("capture-stats", [&live](const Json& req) { return capture_stats(live, req); });
     ctl.on("ss", [&stack](const Json& req) { return ss(stack, req); });
-    ctl.on("stat", [&stack, &live](const Json&) {
+    ctl.on("stat", [&stack](const Json&) {
         Json j = control::stack_stats(stack);
-        const Json extra = live_stats(stack, live);
+        const Json extra = live_stats(stack);
         for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
         return j;
     });

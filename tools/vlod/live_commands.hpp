@@ -1,6 +1,6 @@
 // The control commands that shape and watch a running stack, in the words of the tools they
 // stand for:
-//   {"cmd": "iptables", "args": ["-A", "INPUT", ...] or "-A INPUT ..."}
+//   {"cmd": "iptables", "args": ["-A", "INPUT", ...]}   (the argument vector, as iptables gets it)
 //       -> {"output": what iptables prints} or {"ok": false, "error": its message, "usage": bool}
 //   {"cmd": "tc", "args": ["qdisc", "add", "dev", "vlo0", "root", "netem", "delay", "50ms"]}
 //       -> {"output": ...} or {"ok": false, "error": tc's message, "usage": bool}
@@ -28,12 +28,9 @@ namespace vlo::vlod {
 void register_live_commands(control::ControlServer& ctl, boost::asio::io_context& io, Stack& stack,
                             LiveDevices& live);
 
-// {"netem": {"vlo0": {"qdisc": "netem"|"noqueue", "spec", "sent_bytes", "sent_packets", "drops",
-//  ..., "limit_drops"}}, "qdisc_text": `tc -s qdisc show`, "iptables": `iptables -L -n -v -x`}
-control::Json live_stats(Stack& stack, LiveDevices& live);
-
-// Joins words into one iptables command line that Netfilter's parser splits back into the same
-// words (each single-quoted as a shell would need it).
-std::string shell_join(const std::vector<std::string>& words);
+// {"netem": {"vlo0": {"qdisc": "netem"|"pfifo_fast"|"noqueue", "spec", "sent_bytes",
+//  "sent_packets", "drops", ..., "limit_drops"}}, "qdisc_text": `tc -s qdisc show`,
+//  "iptables": `iptables -L -n -v -x`}
+control::Json live_stats(Stack& stack);
 
 }  // namespace vlo::vlod

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "netif/tun_device.hpp"
 #include "tools/control/control_server.hpp"
@@ -64,51 +63,23 @@ void quiet_ipv6(const std::string& ifname) {
     std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6") << "1\n";
 }
 
-// The TUN and lo go under netem and capture decorators once, here, for tc and vlo-dump to use
-// at run time; --netem and --pcap then only set a spec or start a capture on them, rather than
-// wrapping the devices a second time as the apps do.
-std::optional<std::string> make_live(Stack& stack, const vlod::Options& o, vlod::LiveDevices& live) {
-    for (const std::string& dev : {o.stack.tun.name, std::string("lo")})
-        if (auto e = live.add(stack, dev)) return e;
-    for (const std::string& text : o.stack.netem) {
-        std::istringstream in(text);
-        std::string word, dev, rest;
-        in >> word >> dev;
-        std::getline(in, rest);
-        vlod::LiveDevice* d = live.find(dev);
-        if (!d) return "--netem: Cannot find device \"" + dev + "\"";
-        NetemSpec spec = *parse_netem(rest).spec;  // checked by the option parser
-        if (o.stack.seed) spec.seed = *o.stack.seed;
-        d->netem->change(spec);
-        d->qdisc = true;
-    }
-    if (!o.stack.pcap.empty()) {
-        const std::string dev = !o.stack.pcap_dev.empty() ? o.stack.pcap_dev : o.stack.tun.name;
-        vlod::LiveDevice* d = live.find(dev);
-        if (!d) return "--pcap-dev " + dev + ": no such device";
-        if (std::error_code ec = d->capture->start_file(o.stack.pcap)) return "--pcap " + o.stack.pcap + ": " + ec.message();
-    }
-    return std::nullopt;
-}
-
 int run(const vlod::Options& o) {
     const auto started = std::chrono::steady_clock::now();
     Stack stack(o.stack.config);
-    apps::StackOptions plain = o.stack;  // the decorators are make_live's
-    plain.netem.clear();
-    plain.pcap.clear();
-    if (auto e = plain.configure(stack)) {
+    // --netem and --pcap as the apps have them: a root qdisc, a capture tap.
+    if (auto e = o.stack.configure(stack)) {
         log("%s", e->c_str());
         return 1;
     }
-    // Looked up before make_live puts decorators in its place.
     const auto* tun = dynamic_cast<const TunDevice*>(stack.find_device(o.stack.tun.name));
     if (tun->created()) quiet_ipv6(o.stack.tun.name);
+    // An idle capture on the TUN and lo for vlo-dump to start at run time.
     vlod::LiveDevices live;
-    if (auto e = make_live(stack, o, live)) {
-        log("%s", e->c_str());
-        return 1;
-    }
+    for (const std::string& dev : {o.stack.tun.name, std::string("lo")})
+        if (auto e = live.add(stack, dev)) {
+            log("%s", e->c_str());
+            return 1;
+        }
     log("%s up (%s): vlo %s, kernel %s/%d, mtu %u", o.stack.tun.name.c_str(), tun->created() ? "created" : "attached",
         o.stack.tun.addr.to_string().c_str(), o.stack.tun.kernel_address().to_string().c_str(), o.stack.tun.addr.prefix_len,
         o.stack.tun.mtu);

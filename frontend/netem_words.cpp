@@ -1,4 +1,4 @@
-#include "netif/netem_spec.hpp"
+#include "frontend/netem_words.hpp"
 
 #include <strings.h>
 #include <cctype>
@@ -466,10 +466,6 @@ std::string rate_text(std::uint64_t bytes_per_sec) {
 
 }  // namespace
 
-NetemProb netem_percent(double percent) {
-    return static_cast<NetemProb>(std::rint(percent / 100. * UINT32_MAX));
-}
-
 std::string_view netem_usage() { return kUsage; }
 
 NetemParseResult parse_netem(std::span<const std::string_view> words) {
@@ -488,49 +484,50 @@ NetemParseResult parse_netem(std::string_view options) {
     return parse_netem(std::span<const std::string_view>(words));
 }
 
-std::string NetemSpec::to_string(std::uint64_t seed_in_use) const {
-    std::string s = "limit " + std::to_string(limit);
-    if (latency != 0) {
-        s += " delay " + time_text(latency);
-        if (jitter != 0) {
-            s += "  " + time_text(jitter);
-            if (delay_corr) s += " " + percent_text(delay_corr);
+std::string netem_print_opt(const NetemSpec& spec, std::uint64_t seed_in_use) {
+    std::string s = "limit " + std::to_string(spec.limit);
+    if (spec.latency != 0) {
+        s += " delay " + time_text(spec.latency);
+        if (spec.jitter != 0) {
+            s += "  " + time_text(spec.jitter);
+            if (spec.delay_corr) s += " " + percent_text(spec.delay_corr);
         }
     }
-    if (loss_model == NetemLossModel::random && loss) {
-        s += " loss " + percent_text(loss);
-        if (loss_corr) s += " " + percent_text(loss_corr);
+    if (spec.loss_model == NetemLossModel::random && spec.loss) {
+        s += " loss " + percent_text(spec.loss);
+        if (spec.loss_corr) s += " " + percent_text(spec.loss_corr);
     }
-    if (loss_model == NetemLossModel::state) {
-        s += " loss state p13 " + percent_text(p13) + " p31 " + percent_text(p31) + " p32 " +
-             percent_text(p32) + " p23 " + percent_text(p23) + " p14 " + percent_text(p14);
+    if (spec.loss_model == NetemLossModel::state) {
+        s += " loss state p13 " + percent_text(spec.p13) + " p31 " + percent_text(spec.p31) +
+             " p32 " + percent_text(spec.p32) + " p23 " + percent_text(spec.p23) + " p14 " +
+             percent_text(spec.p14);
     }
-    if (loss_model == NetemLossModel::gemodel) {
-        s += " loss gemodel p " + percent_text(ge_p) + " r " + percent_text(ge_r) + " 1-h " +
-             percent_text(kNetemAlways - ge_h) + " 1-k " + percent_text(ge_k1);
+    if (spec.loss_model == NetemLossModel::gemodel) {
+        s += " loss gemodel p " + percent_text(spec.ge_p) + " r " + percent_text(spec.ge_r) +
+             " 1-h " + percent_text(kNetemAlways - spec.ge_h) + " 1-k " + percent_text(spec.ge_k1);
     }
-    if (duplicate) {
-        s += " duplicate " + percent_text(duplicate);
-        if (dup_corr) s += " " + percent_text(dup_corr);
+    if (spec.duplicate) {
+        s += " duplicate " + percent_text(spec.duplicate);
+        if (spec.dup_corr) s += " " + percent_text(spec.dup_corr);
     }
-    if (reorder) {
-        s += " reorder " + percent_text(reorder);
-        if (reorder_corr) s += " " + percent_text(reorder_corr);
+    if (spec.reorder) {
+        s += " reorder " + percent_text(spec.reorder);
+        if (spec.reorder_corr) s += " " + percent_text(spec.reorder_corr);
     }
-    if (corrupt) {
-        s += " corrupt " + percent_text(corrupt);
-        if (corrupt_corr) s += " " + percent_text(corrupt_corr);
+    if (spec.corrupt) {
+        s += " corrupt " + percent_text(spec.corrupt);
+        if (spec.corrupt_corr) s += " " + percent_text(spec.corrupt_corr);
     }
-    if (rate) {
-        s += " rate " + rate_text(rate);
-        if (packet_overhead) s += " packetoverhead " + std::to_string(packet_overhead);
-        if (cell_size) s += " cellsize " + std::to_string(cell_size);
-        if (cell_overhead) s += " celloverhead " + std::to_string(cell_overhead);
+    if (spec.rate) {
+        s += " rate " + rate_text(spec.rate);
+        if (spec.packet_overhead) s += " packetoverhead " + std::to_string(spec.packet_overhead);
+        if (spec.cell_size) s += " cellsize " + std::to_string(spec.cell_size);
+        if (spec.cell_overhead) s += " celloverhead " + std::to_string(spec.cell_overhead);
     }
     // The kernel dumps TCA_NETEM_PRNG_SEED always, so tc always shows it.
     s += " seed " + std::to_string(seed_in_use);
-    if (ecn) s += " ecn ";  // netem_print_opt's own spacing
-    if (gap) s += " gap " + std::to_string(gap);
+    if (spec.ecn) s += " ecn ";  // netem_print_opt's own spacing
+    if (spec.gap) s += " gap " + std::to_string(spec.gap);
     return s;
 }
 

@@ -1,4 +1,4 @@
-#include "stack/netfilter/rule_format.hpp"
+#include "frontend/iptables/rule_format.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -8,7 +8,7 @@
 #include <cstdarg>
 #include <cstdio>
 
-#include "stack/netfilter/icmp_names.hpp"
+#include "frontend/iptables/icmp_names.hpp"
 
 namespace vlo::nf {
 

@@ -1,4 +1,4 @@
-#include "stack/netfilter/rule_parser.hpp"
+#include "frontend/iptables/rule_parser.hpp"
 
 #include <netdb.h>
 
@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "stack/netfilter/extension_values.hpp"
-#include "stack/netfilter/parse_util.hpp"
+#include "frontend/iptables/extension_values.hpp"
+#include "frontend/iptables/parse_util.hpp"
 
 namespace vlo::nf {
 
@@ -835,7 +835,7 @@ void Parser::final_checks() {
                     fail("STRING match: You must specify `--string' or `--hex-string'");
                 if (!(lm.seen & (1u << 2))) fail("string: option \"--algo\" must be specified");
                 // textsearch_prepare: an algorithm other than bm and kmp is refused with the
-                // rule (Netfilter::command), so the search built here is never used then.
+                // rule (Netfilter::check_entry), so the search built here is never used then.
                 auto& s = std::get<StringMatch>(m);
                 const auto* bytes = reinterpret_cast<const std::uint8_t*>(s.pattern.data());
                 s.search =
@@ -1037,7 +1037,6 @@ Command Parser::run() {
                     }
                 }
                 rule->target = target_;
-                rule->spec = rule_spec(*rule);
                 cmd_.rules.push_back(std::move(rule));
             }
         }
@@ -1047,14 +1046,25 @@ Command Parser::run() {
 
 }  // namespace
 
-std::optional<Command> parse_command(std::string_view line, std::string& error) {
+std::optional<Command> parse_command(std::vector<std::string> words, std::string& error) {
     try {
-        Parser parser(split_words(line));
+        Parser parser(std::move(words));
         return parser.run();
     } catch (const ParseError& f) {
         error = parameter_problem(f.message);
         return std::nullopt;
     }
+}
+
+std::optional<Command> parse_command(std::string_view line, std::string& error) {
+    std::vector<std::string> words;
+    try {
+        words = split_words(line);  // an open quote fails as the shell does
+    } catch (const ParseError& f) {
+        error = parameter_problem(f.message);
+        return std::nullopt;
+    }
+    return parse_command(std::move(words), error);
 }
 
 }  // namespace vlo::nf

@@ -1,4 +1,4 @@
-#include "stack/netfilter/icmp_names.hpp"
+#include "frontend/iptables/icmp_names.hpp"
 
 namespace vlo::nf {
 

@@ -1,4 +1,4 @@
-#include "stack/netfilter/parse_util.hpp"
+#include "frontend/iptables/parse_util.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

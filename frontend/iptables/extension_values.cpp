@@ -1,4 +1,4 @@
-#include "stack/netfilter/extension_values.hpp"
+#include "frontend/iptables/extension_values.hpp"
 
 #include <strings.h>
 
@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <tuple>
 
-#include "stack/netfilter/icmp_names.hpp"
-#include "stack/netfilter/parse_util.hpp"
+#include "frontend/iptables/icmp_names.hpp"
+#include "frontend/iptables/parse_util.hpp"
 
 namespace vlo::nf {
 

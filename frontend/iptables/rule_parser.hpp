@@ -2,7 +2,7 @@
 // the option tables and parse functions of libxt_tcp.c, libxt_udp.c, libipt_icmp.c,
 // libxt_statistic.c, libxt_string.c, libipt_REJECT.c, libxt_LOG.c): the same words, the same
 // defaults and, for a bad word, iptables' one-line message. Only what the kernel would refuse
-// later (an unknown chain, a REJECT in PREROUTING...) is left to Netfilter::command.
+// later (an unknown chain, a REJECT in PREROUTING...) is left to the typed Netfilter calls.
 #pragma once
 
 #include <memory>
@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/iptables/rule_format.hpp"
 #include "stack/netfilter/hook.hpp"
 #include "stack/netfilter/rule.hpp"
-#include "stack/netfilter/rule_format.hpp"
 
 namespace vlo::nf {
 
@@ -57,5 +57,7 @@ struct Command {
 // Splits `line` into words as a shell would (blanks separate, '...' and "..." quote, backslash
 // escapes) and parses them. On error: nullopt and the message in `error`.
 std::optional<Command> parse_command(std::string_view line, std::string& error);
+// The same over words already split (an argument vector).
+std::optional<Command> parse_command(std::vector<std::string> words, std::string& error);
 
 }  // namespace vlo::nf
